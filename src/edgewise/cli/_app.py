@@ -1,0 +1,78 @@
+"""The root Typer app and the helpers every command module shares.
+
+Command modules (``edgewise.cli._*``) register on :data:`app` at import time.
+They import heavy libraries inside the command body, so ``edgewise --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from edgewise.errors import EdgewiseError, InputError
+
+
+class CommandError(click.ClickException):
+    """A library error shown as one line: exit 2 for bad input, 1 otherwise."""
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        label = "error" if self.exit_code == 2 else "failed"
+        err_console.print(f"[bold red]{label}:[/] {self.message}", highlight=False, soft_wrap=True)
+
+
+class _RootGroup(TyperGroup):
+    """Turns :class:`EdgewiseError` into :class:`CommandError` for every subcommand."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            raise CommandError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                               exit_code=2) from exc
+        except EdgewiseError as exc:
+            raise CommandError(str(exc), exit_code=1) from exc
+
+
+app = typer.Typer(
+    name="edgewise",
+    cls=_RootGroup,
+    help="Deploy on-device ML models with confidence: measure, predict, shadow, recommend.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+#: Human output goes to stdout; progress and warnings to stderr.
+console = Console()
+err_console = Console(stderr=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON to stdout.")
+
+
+def _clean(obj: Any) -> Any:
+    """Make ``obj`` strict-JSON safe: non-finite floats become null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """Write ``obj`` as JSON to stdout (not through rich, so nothing is wrapped)."""
+    sys.stdout.write(json.dumps(_clean(obj), indent=2, default=str) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,151 @@
+"""Sample quantiles and distribution-free (order-statistic) confidence intervals.
+
+The quantile definition is the order statistic ``x_(ceil(q*n))`` (numpy's
+``inverted_cdf``); it is what LoadGen reports and what the binomial interval
+below is exact for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _sps
+
+from edgewise.errors import ConfigError
+
+ArrayLike = Sequence[float] | np.ndarray
+
+#: The percentiles every latency summary reports, keyed by their JSON names.
+PERCENTILES: dict[str, float] = {
+    "p50": 0.50,
+    "p90": 0.90,
+    "p95": 0.95,
+    "p99": 0.99,
+    "p999": 0.999,
+}
+
+
+def _as_sorted(values: ArrayLike) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if arr.size == 0:
+        raise ConfigError("no values to summarise")
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError("values must be finite")
+    return np.sort(arr)
+
+
+def _check_q(q: float) -> None:
+    if not 0.0 < q < 1.0:
+        raise ConfigError(f"quantile level must be in (0, 1), got {q}")
+
+
+def quantile(values: ArrayLike, q: float) -> float:
+    """The ``q`` quantile as the order statistic ``x_(ceil(q*n))``.
+
+    >>> quantile([3.0, 1.0, 2.0, 4.0], 0.5)
+    2.0
+    """
+    _check_q(q)
+    xs = _as_sorted(values)
+    return float(xs[_rank(xs.size, q) - 1])
+
+
+def _rank(n: int, q: float) -> int:
+    """1-based rank of the ``q`` quantile among ``n`` sorted values."""
+    return min(n, max(1, math.ceil(q * n - 1e-9)))
+
+
+def order_statistic_bounds(n: int, q: float, confidence: float = 0.95) -> tuple[int, int]:
+    """1-based ranks ``(l, u)`` with ``P(x_(l) <= xi_q <= x_(u)) >= confidence``.
+
+    Exact for any continuous distribution: the number of sample values below the
+    true quantile ``xi_q`` is Binomial(n, q). ``l == 0`` means the interval has no
+    finite lower end; ``u == n + 1`` means no finite upper end (too few samples).
+    Each tail gets at most ``(1 - confidence) / 2``.
+    """
+    _check_q(q)
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
+    half = (1.0 - confidence) / 2.0
+    k = np.arange(n + 1)
+    cdf = _sps.binom.cdf(k, n, q)  # P(B <= k)
+    # P(x_(l) > xi) = P(B <= l-1) must be <= half: largest such l.
+    lower = int(np.count_nonzero(cdf <= half))
+    # P(x_(u) < xi) = P(B >= u) = 1 - P(B <= u-1) must be <= half: smallest such u.
+    above = np.nonzero(cdf >= 1.0 - half)[0]
+    upper = int(above[0]) + 1 if above.size else n + 1
+    return lower, upper
+
+
+def quantile_ci(
+    values: ArrayLike, q: float, *, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Distribution-free confidence interval for the ``q`` quantile.
+
+    Returns ``(lo, hi)``; an end is ``-inf``/``inf`` when there are too few
+    samples to bound it.
+
+    >>> lo, hi = quantile_ci(range(1, 101), 0.5)
+    >>> lo <= 50 <= hi
+    True
+    """
+    xs = _as_sorted(values)
+    lower, upper = order_statistic_bounds(xs.size, q, confidence)
+    lo = float(xs[lower - 1]) if lower >= 1 else -math.inf
+    hi = float(xs[upper - 1]) if upper <= xs.size else math.inf
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """Percentiles, mean and quantile CIs of a latency sample, in milliseconds.
+
+    >>> s = LatencySummary.from_values([1.0, 2.0, 3.0, 4.0])
+    >>> s.p50_ms, s.mean_ms, s.count
+    (2.0, 2.5, 4)
+    """
+
+    count: int
+    mean_ms: float
+    min_ms: float
+    max_ms: float
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    p999_ms: float
+    ci95: dict[str, tuple[float, float]]
+
+    @classmethod
+    def from_values(
+        cls, values_ms: ArrayLike, *, ci_for: Sequence[str] = ("p50", "p90", "p99")
+    ) -> LatencySummary:
+        xs = _as_sorted(values_ms)
+        pct = {name: float(xs[_rank(xs.size, q) - 1]) for name, q in PERCENTILES.items()}
+        ci = {name: quantile_ci(xs, PERCENTILES[name]) for name in ci_for}
+        return cls(
+            count=int(xs.size),
+            mean_ms=float(xs.mean()),
+            min_ms=float(xs[0]),
+            max_ms=float(xs[-1]),
+            p50_ms=pct["p50"],
+            p90_ms=pct["p90"],
+            p95_ms=pct["p95"],
+            p99_ms=pct["p99"],
+            p999_ms=pct["p999"],
+            ci95=ci,
+        )
+
+    def percentiles(self) -> dict[str, float]:
+        """The JSON view: ``{"p50": ..., ..., "mean": ...}``."""
+        return {
+            "p50": self.p50_ms,
+            "p90": self.p90_ms,
+            "p95": self.p95_ms,
+            "p99": self.p99_ms,
+            "p999": self.p999_ms,
+            "mean": self.mean_ms,
+        }

@@ -1,0 +1,345 @@
+"""The ``Store``: the only place that runs SQL.
+
+>>> store = Store("sqlite://")          # in-memory
+>>> store.list_measurements()
+[]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from edgewise.errors import StoreError, StoreUnavailableError
+from edgewise.store import _schema as t
+from edgewise.store._records import (
+    DeviceRecord,
+    LatencyRecord,
+    MeasurementRecord,
+    ModelRecord,
+    pack_latencies,
+    unpack_latencies,
+)
+
+ENV_VAR = "EDGEWISE_DB"
+
+
+def default_url() -> str:
+    """``$EDGEWISE_DB``, else an SQLite file in the user's data dir."""
+    url = os.environ.get(ENV_VAR)
+    if url:
+        return url
+    import platformdirs
+
+    data_dir = Path(platformdirs.user_data_dir("edgewise", appauthor=False))
+    return f"sqlite:///{data_dir / 'edgewise.db'}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+class Store:
+    """Wraps one database (SQLite or PostgreSQL) and migrates it to the latest schema.
+
+    Every write runs in one transaction: it lands whole or not at all.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or default_url()
+        self.engine = _connect(self.url)
+        if migrate:
+            self.migrate()
+
+    # -- lifecycle -----------------------------------------------------------------
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (a no-op when current)."""
+        from edgewise.store._migrate import upgrade
+
+        with self._begin() as conn:
+            upgrade(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StoreUnavailableError(
+                f"cannot use store {_redact(self.url)}: {exc.orig}".splitlines()[0]
+            ) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store error: {exc}".splitlines()[0]) from exc
+
+    # -- devices and models ----------------------------------------------------------
+    def _upsert_device(self, conn: Connection, device: DeviceRecord) -> int:
+        row = conn.execute(sa.select(t.devices.c.id).where(t.devices.c.name == device.name)).first()
+        values = {
+            "kind": device.kind,
+            "fingerprint_sha": device.fingerprint_sha,
+            "fingerprint": device.fingerprint,
+        }
+        if row is not None:
+            conn.execute(t.devices.update().where(t.devices.c.id == row.id).values(**values))
+            return int(row.id)
+        res = conn.execute(
+            t.devices.insert().values(name=device.name, created_at=_now(), **values)
+        )
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def _upsert_model(self, conn: Connection, model: ModelRecord) -> int:
+        row = conn.execute(
+            sa.select(t.models.c.id).where(t.models.c.sha256 == model.sha256)
+        ).first()
+        if row is not None:
+            return int(row.id)
+        res = conn.execute(
+            t.models.insert().values(
+                sha256=model.sha256,
+                name=model.name,
+                format=model.format,
+                size_bytes=model.size_bytes,
+                input_signature=model.input_signature,
+                path=model.path,
+                created_at=_now(),
+            )
+        )
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def add_device(self, device: DeviceRecord) -> int:
+        with self._begin() as conn:
+            return self._upsert_device(conn, device)
+
+    def list_devices(self) -> list[DeviceRecord]:
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(t.devices).order_by(t.devices.c.id)).all()
+        return [_device(r._mapping) for r in rows]
+
+    def list_models(self) -> list[ModelRecord]:
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(t.models).order_by(t.models.c.id)).all()
+        return [_model(r._mapping) for r in rows]
+
+    # -- measurements --------------------------------------------------------------
+    def add_measurement(
+        self, measurement: MeasurementRecord, *, model: ModelRecord, device: DeviceRecord
+    ) -> int:
+        """Insert a measurement with its model and device, in one transaction."""
+        with self._begin() as conn:
+            model_id = self._upsert_model(conn, model)
+            device_id = self._upsert_device(conn, device)
+            res = conn.execute(
+                t.measurements.insert().values(
+                    model_id=model_id,
+                    device_id=device_id,
+                    scenario=measurement.scenario,
+                    backend=measurement.backend,
+                    settings=measurement.settings,
+                    queries=measurement.queries,
+                    valid=measurement.valid,
+                    p50_ms=measurement.p50_ms,
+                    p99_ms=measurement.p99_ms,
+                    summary=measurement.summary,
+                    environment=measurement.environment,
+                    latencies=pack_latencies(measurement.latencies_ms),
+                    histogram=measurement.histogram,
+                    loadgen_summary=measurement.loadgen_summary,
+                    loadgen_detail=measurement.loadgen_detail,
+                    created_at=_now(),
+                )
+            )
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def _measurement_query(self) -> sa.Select[Any]:
+        m, mo, d = t.measurements, t.models, t.devices
+        return (
+            sa.select(m, *[c.label(f"model__{c.name}") for c in mo.c])
+            .add_columns(*[c.label(f"device__{c.name}") for c in d.c])
+            .join(mo, mo.c.id == m.c.model_id)
+            .join(d, d.c.id == m.c.device_id)
+        )
+
+    def list_measurements(
+        self,
+        *,
+        model_sha256: str | None = None,
+        device: str | None = None,
+        limit: int | None = None,
+        with_latencies: bool = False,
+    ) -> list[MeasurementRecord]:
+        """Newest first; filter by model sha (prefix) or device name."""
+        q = self._measurement_query().order_by(t.measurements.c.id.desc())
+        if model_sha256:
+            q = q.where(t.models.c.sha256.startswith(model_sha256))
+        if device:
+            q = q.where(t.devices.c.name == device)
+        if limit:
+            q = q.limit(limit)
+        with self._begin() as conn:
+            rows = conn.execute(q).all()
+        return [_measurement(r._mapping, with_latencies=with_latencies) for r in rows]
+
+    def get_measurement(self, measurement_id: int) -> MeasurementRecord | None:
+        q = self._measurement_query().where(t.measurements.c.id == measurement_id)
+        with self._begin() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else _measurement(row._mapping, with_latencies=True)
+
+    # -- latency tables --------------------------------------------------------------
+    def add_latency_records(self, records: Iterable[LatencyRecord]) -> int:
+        """Insert or replace latency rows, all in one transaction; returns the count."""
+        rows = [
+            {
+                "space": r.space,
+                "arch": r.arch,
+                "model_sha256": r.model_sha256,
+                "device": r.device,
+                "latency_ms": float(r.latency_ms),
+                "source": r.source,
+                "created_at": _now(),
+            }
+            for r in records
+        ]
+        if not rows:
+            return 0
+        lr = t.latency_records
+        with self._begin() as conn:
+            keys = {(r["space"], r["arch"], r["model_sha256"], r["device"]) for r in rows}
+            for device in {k[3] for k in keys}:
+                existing = conn.execute(
+                    sa.select(lr.c.id, lr.c.space, lr.c.arch, lr.c.model_sha256).where(
+                        lr.c.device == device
+                    )
+                ).all()
+                stale = [e.id for e in existing if (e.space, e.arch, e.model_sha256, device) in keys]
+                for i in range(0, len(stale), 500):
+                    conn.execute(lr.delete().where(lr.c.id.in_(stale[i : i + 500])))
+            conn.execute(lr.insert(), rows)
+        return len(rows)
+
+    def latency_records(
+        self, *, device: str | None = None, space: str | None = None
+    ) -> list[LatencyRecord]:
+        lr = t.latency_records
+        q = sa.select(lr).order_by(lr.c.id)
+        if device:
+            q = q.where(lr.c.device == device)
+        if space:
+            q = q.where(lr.c.space == space)
+        with self._begin() as conn:
+            rows = conn.execute(q).all()
+        return [
+            LatencyRecord(
+                device=r.device,
+                latency_ms=r.latency_ms,
+                space=r.space,
+                arch=r.arch,
+                model_sha256=r.model_sha256,
+                source=r.source,
+            )
+            for r in rows
+        ]
+
+
+def _connect(url: str) -> Engine:
+    try:
+        parsed = sa.engine.make_url(url)
+    except ArgumentError as exc:
+        raise StoreUnavailableError(f"bad store URL {url!r}: expected an SQLAlchemy URL") from exc
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:":
+            try:
+                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailableError(f"cannot create store directory for {db}: {exc}") from exc
+        else:
+            # One shared in-memory database for the life of the engine.
+            kwargs["poolclass"] = sa.pool.StaticPool
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": 5}
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreUnavailableError(
+            f"store URL {_redact(url)} needs a driver that is not installed: {exc}"
+        ) from exc
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise StoreUnavailableError(f"cannot open store {_redact(url)}: {msg}") from exc
+    return engine
+
+
+def _device(m: Any, prefix: str = "") -> DeviceRecord:
+    return DeviceRecord(
+        id=m[f"{prefix}id"],
+        name=m[f"{prefix}name"],
+        kind=m[f"{prefix}kind"],
+        fingerprint_sha=m[f"{prefix}fingerprint_sha"],
+        fingerprint=m[f"{prefix}fingerprint"],
+        created_at=m[f"{prefix}created_at"],
+    )
+
+
+def _model(m: Any, prefix: str = "") -> ModelRecord:
+    return ModelRecord(
+        id=m[f"{prefix}id"],
+        sha256=m[f"{prefix}sha256"],
+        name=m[f"{prefix}name"],
+        format=m[f"{prefix}format"],
+        size_bytes=m[f"{prefix}size_bytes"],
+        input_signature=m[f"{prefix}input_signature"],
+        path=m[f"{prefix}path"],
+        created_at=m[f"{prefix}created_at"],
+    )
+
+
+def _measurement(m: Any, *, with_latencies: bool) -> MeasurementRecord:
+    return MeasurementRecord(
+        id=m["id"],
+        scenario=m["scenario"],
+        backend=m["backend"],
+        settings=m["settings"],
+        queries=m["queries"],
+        valid=bool(m["valid"]),
+        summary=m["summary"],
+        environment=m["environment"],
+        latencies_ms=unpack_latencies(m["latencies"]) if with_latencies else (),
+        histogram=m["histogram"],
+        loadgen_summary=m["loadgen_summary"],
+        loadgen_detail=m["loadgen_detail"] if with_latencies else "",
+        model=_model(m, "model__"),
+        device=_device(m, "device__"),
+        created_at=m["created_at"],
+    )
