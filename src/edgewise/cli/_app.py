@@ -38,8 +38,9 @@ class _RootGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            raise CommandError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                               exit_code=2) from exc
+            raise CommandError(
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exit_code=2
+            ) from exc
         except EdgewiseError as exc:
             raise CommandError(str(exc), exit_code=1) from exc
 

@@ -1,1 +1,112 @@
-"""(being written)"""
+"""``edgewise measurements list|show``: read back what profile stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from edgewise.cli._app import JSON_OPTION, app, console, print_json
+from edgewise.errors import UnknownNameError
+
+measurements_app = typer.Typer(help="Read stored measurements.", no_args_is_help=True)
+app.add_typer(measurements_app, name="measurements")
+
+
+def measurement_doc(m: Any, *, full: bool = False) -> dict[str, Any]:
+    """A stored measurement in the same shape as ``profile --json``."""
+    doc: dict[str, Any] = {
+        "measurement_id": m.id,
+        "created_at": m.created_at.isoformat() if m.created_at else None,
+        "model": {
+            "name": m.model.name,
+            "sha256": m.model.sha256,
+            "format": m.model.format,
+            "size_bytes": m.model.size_bytes,
+            "path": m.model.path,
+            "inputs": m.model.input_signature,
+        },
+        "device": {"name": m.device.name, "fingerprint_sha": m.device.fingerprint_sha},
+        "scenario": m.scenario,
+        "backend": m.backend,
+        "queries": m.queries,
+        "valid": m.valid,
+        **m.summary,
+    }
+    if full:
+        doc["device"] |= m.environment
+        doc["settings"] = m.settings
+        doc["latencies_ms"] = list(m.latencies_ms)
+        doc["histogram"] = m.histogram
+        doc["loadgen_summary"] = m.loadgen_summary
+        doc["loadgen_detail"] = m.loadgen_detail
+    return doc
+
+
+@measurements_app.command("list")
+def list_(
+    model: str | None = typer.Option(None, "--model", help="Filter by model sha256 (prefix)."),
+    device: str | None = typer.Option(None, "--device", help="Filter by device name."),
+    limit: int = typer.Option(50, "--limit", help="Show at most this many (newest first)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List stored measurements, newest first."""
+    from rich.table import Table
+
+    from edgewise.store import Store
+
+    rows = Store().list_measurements(model_sha256=model, device=device, limit=limit)
+    docs = [measurement_doc(m) for m in rows]
+    if as_json:
+        print_json(docs)
+        return
+    table = Table()
+    for col in (
+        "id",
+        "when",
+        "model",
+        "device",
+        "scenario",
+        "queries",
+        "p50 ms",
+        "p99 ms",
+        "valid",
+    ):
+        table.add_column(col)
+    for d in docs:
+        lat = d["latency_ms"]
+        table.add_row(
+            str(d["measurement_id"]),
+            (d["created_at"] or "")[:19],
+            d["model"]["name"],
+            d["device"]["name"],
+            d["scenario"],
+            f"{d['queries']:,}",
+            f"{lat['p50']:.4g}",
+            f"{lat['p99']:.4g}",
+            "yes" if d["valid"] else "NO",
+        )
+    console.print(table if docs else "no measurements stored yet: run `edgewise profile MODEL`")
+
+
+@measurements_app.command("show")
+def show(
+    measurement_id: int = typer.Argument(..., help="The measurement id (see `measurements list`)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show one measurement in full, LoadGen's logs included with --json."""
+    from edgewise.cli._profile import render_profile
+    from edgewise.store import Store
+
+    m = Store().get_measurement(measurement_id)
+    if m is None:
+        known = [str(x.id) for x in Store().list_measurements(limit=20)]
+        raise UnknownNameError("measurement", str(measurement_id), known)
+    doc = measurement_doc(m, full=True)
+    if as_json:
+        print_json(doc)
+        return
+    render_profile(doc | {"device": {"name": m.device.name}})
+    console.print(
+        m.loadgen_summary.split("Additional Stats")[0].rstrip("= \n"), style="dim", highlight=False
+    )

@@ -46,9 +46,7 @@ text-align:right}th{background:#f4f4f4}td:first-child{text-align:left}
 """
 
 
-def write_report(
-    sections: list[Section], *, title: str, path: Path | None = None
-) -> Path:
+def write_report(sections: list[Section], *, title: str, path: Path | None = None) -> Path:
     """Write ``sections`` as one HTML file and return its path."""
     from plotly.offline import get_plotlyjs
 

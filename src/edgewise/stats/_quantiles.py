@@ -80,9 +80,7 @@ def order_statistic_bounds(n: int, q: float, confidence: float = 0.95) -> tuple[
     return lower, upper
 
 
-def quantile_ci(
-    values: ArrayLike, q: float, *, confidence: float = 0.95
-) -> tuple[float, float]:
+def quantile_ci(values: ArrayLike, q: float, *, confidence: float = 0.95) -> tuple[float, float]:
     """Distribution-free confidence interval for the ``q`` quantile.
 
     Returns ``(lo, hi)``; an end is ``-inf``/``inf`` when there are too few

@@ -85,3 +85,37 @@ def pack_latencies(values_ms: tuple[float, ...] | list[float] | np.ndarray) -> b
 
 def unpack_latencies(blob: bytes) -> tuple[float, ...]:
     return tuple(float(x) for x in np.frombuffer(zlib.decompress(blob), dtype="<f4"))
+
+
+@dataclass(frozen=True)
+class ChipRecord:
+    """A chip in the catalog; ``specs`` maps a field to ``{"value": ..., "source": ...}``."""
+
+    name: str
+    kind: str
+    vendor: str = ""
+    origins: tuple[str, ...] = ()
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CatalogResultRecord:
+    """One published or measured result of a chip on a benchmark (a catalog row)."""
+
+    chip: str
+    origin: str
+    benchmark: str
+    scenario: str
+    metric: str
+    value: float
+    units: str
+    system: str = ""
+    submitter: str = ""
+    round: str = ""
+    division: str = ""
+    category: str = ""
+    software: str = ""
+    source: str = ""

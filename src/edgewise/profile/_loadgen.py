@@ -1,0 +1,263 @@
+"""The LoadGen harness: a system-under-test that times every query on one clock.
+
+LoadGen (``mlperf_loadgen``) decides when queries are issued (the scenario); the
+harness runs them on a backend and records, per query, on ``perf_counter_ns``:
+queue wait, I/O in, compute, I/O out and end-to-end (issue callback to completion).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgewise.errors import ConfigError, RuntimeBackendError
+from edgewise.runtime import Backend, Feeds
+
+SCENARIOS = ("single-stream", "multi-stream", "server", "offline")
+
+
+@dataclass(frozen=True)
+class LoadGenSettings:
+    """What LoadGen needs to run one scenario."""
+
+    scenario: str
+    duration_s: float
+    min_queries: int
+    expected_latency_ns: int
+    target_qps: float | None = None
+    latency_bound_ms: float | None = None
+    samples_per_query: int = 8
+    workers: int = 1
+    max_duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class QueryLog:
+    """Per-query timings in nanoseconds, in completion order."""
+
+    e2e_ns: np.ndarray
+    queue_ns: np.ndarray
+    io_ns: np.ndarray
+    compute_ns: np.ndarray
+    samples: int
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class LoadGenRun:
+    """A finished LoadGen run: our timings plus LoadGen's own logs and verdict."""
+
+    log: QueryLog
+    summary_text: str
+    detail_text: str
+    detail: dict[str, Any]
+
+    @property
+    def valid(self) -> bool:
+        return self.detail.get("result_validity") == "VALID"
+
+
+def parse_detail(text: str) -> dict[str, Any]:
+    """LoadGen's ``:::MLLOG {json}`` detail lines as ``{key: value}`` (last wins)."""
+    out: dict[str, Any] = {}
+    for line in text.splitlines():
+        if not line.startswith(":::MLLOG"):
+            continue
+        try:
+            entry = json.loads(line[len(":::MLLOG") :])
+        except json.JSONDecodeError:
+            continue
+        key = entry.get("key")
+        if key:
+            out[key] = entry.get("value")
+    return out
+
+
+@contextmanager
+def _quiet_stdout() -> Any:
+    """LoadGen's C++ side may print; keep stdout clean for ``--json``."""
+    try:
+        fd = os.dup(1)
+    except OSError:  # pragma: no cover - no stdout at all
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(fd, 1)
+        os.close(fd)
+
+
+class _Harness:
+    """Runs LoadGen's queries on a backend and records timings."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        samples: Sequence[Feeds],
+        *,
+        inline: bool,
+        workers: int,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        import mlperf_loadgen as lg
+
+        self.lg = lg
+        self.backend = backend
+        self.samples = samples
+        self.inline = inline
+        self.on_progress = on_progress
+        self.records: list[tuple[int, int, int, int]] = []  # e2e, queue, io, compute
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._last_progress = 0.0
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._threads = (
+            []
+            if inline
+            else [
+                threading.Thread(target=self._worker, daemon=True, name=f"edgewise-sut-{i}")
+                for i in range(workers)
+            ]
+        )
+        for t in self._threads:
+            t.start()
+
+    def _run_query(self, query: Sequence[Any], t_issue: int) -> None:
+        clock = time.perf_counter_ns
+        t_start = clock()
+        io = compute = 0
+        try:
+            for qs in query:
+                io_in, comp, io_out = self.backend.timed_run(self.samples[qs.index])
+                io += io_in + io_out
+                compute += comp
+        except BaseException as exc:  # noqa: BLE001 - reported after LoadGen returns
+            self.error = exc
+        t_done = clock()
+        self.lg.QuerySamplesComplete([self.lg.QuerySampleResponse(qs.id, 0, 0) for qs in query])
+        with self._lock:
+            self.records.append((t_done - t_issue, t_start - t_issue, io, compute))
+            if self.on_progress and (t_done - self._last_progress) > 100_000_000:
+                self._last_progress = t_done
+                self.on_progress(len(self.records))
+
+    def issue(self, query_samples: list[Any], *, per_sample: bool = True) -> None:
+        t_issue = time.perf_counter_ns()
+        if self.inline:
+            self._run_query(query_samples, t_issue)
+        elif per_sample:
+            for qs in query_samples:
+                self._queue.put(([qs], t_issue))
+        else:
+            self._queue.put((query_samples, t_issue))
+
+    def _worker(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            self._run_query(*item)
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join(timeout=10)
+
+
+def run_loadgen(
+    backend: Backend,
+    samples: Sequence[Feeds],
+    settings: LoadGenSettings,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> LoadGenRun:
+    """Run one LoadGen test in PerformanceOnly mode and return timings and logs."""
+    import mlperf_loadgen as lg
+
+    if settings.scenario not in SCENARIOS:
+        raise ConfigError(
+            f"unknown scenario {settings.scenario!r} (choose from {', '.join(SCENARIOS)})"
+        )
+    ts = lg.TestSettings()
+    ts.mode = lg.TestMode.PerformanceOnly
+    ts.min_duration_ms = int(settings.duration_s * 1000)
+    max_s = settings.max_duration_s or max(2 * settings.duration_s, settings.duration_s + 30)
+    ts.max_duration_ms = int(max_s * 1000)
+    ts.min_query_count = settings.min_queries
+    ts.performance_sample_count_override = len(samples)
+    expected = max(1, settings.expected_latency_ns)
+    inline = False
+    if settings.scenario == "single-stream":
+        ts.scenario = lg.TestScenario.SingleStream
+        ts.single_stream_expected_latency_ns = expected
+        inline = True
+    elif settings.scenario == "multi-stream":
+        ts.scenario = lg.TestScenario.MultiStream
+        ts.multi_stream_samples_per_query = settings.samples_per_query
+        ts.multi_stream_expected_latency_ns = expected * settings.samples_per_query
+        inline = True
+    elif settings.scenario == "server":
+        ts.scenario = lg.TestScenario.Server
+        if settings.target_qps is None or settings.latency_bound_ms is None:
+            raise ConfigError("the server scenario needs a target QPS and a latency bound")
+        ts.server_target_qps = settings.target_qps
+        ts.server_target_latency_ns = int(settings.latency_bound_ms * 1e6)
+    else:
+        ts.scenario = lg.TestScenario.Offline
+        ts.offline_expected_qps = settings.workers * 1e9 / expected
+
+    harness = _Harness(
+        backend, samples, inline=inline, workers=settings.workers, on_progress=on_progress
+    )
+    per_sample = settings.scenario != "multi-stream"
+    sut = lg.ConstructSUT(lambda qs: harness.issue(qs, per_sample=per_sample), lambda: None)
+    qsl = lg.ConstructQSL(len(samples), len(samples), lambda _: None, lambda _: None)
+    with tempfile.TemporaryDirectory(prefix="edgewise-loadgen-") as tmp:
+        log_settings = lg.LogSettings()
+        log_settings.log_output.outdir = tmp
+        log_settings.log_output.copy_summary_to_stdout = False
+        log_settings.enable_trace = False
+        start = time.perf_counter()
+        try:
+            with _quiet_stdout():
+                lg.StartTestWithLogSettings(sut, qsl, ts, log_settings)
+        finally:
+            wall = time.perf_counter() - start
+            harness.stop()
+            lg.DestroyQSL(qsl)
+            lg.DestroySUT(sut)
+        summary = Path(tmp, "mlperf_log_summary.txt").read_text(errors="replace")
+        detail_text = Path(tmp, "mlperf_log_detail.txt").read_text(errors="replace")
+    if harness.error is not None:
+        raise RuntimeBackendError(
+            f"inference failed during the run: {harness.error}"
+        ) from harness.error
+    if not harness.records:
+        raise RuntimeBackendError("LoadGen issued no queries")
+    rec = np.asarray(harness.records, dtype=np.int64)
+    log = QueryLog(
+        e2e_ns=rec[:, 0],
+        queue_ns=rec[:, 1],
+        io_ns=rec[:, 2],
+        compute_ns=rec[:, 3],
+        samples=len(samples),
+        wall_s=wall,
+    )
+    return LoadGenRun(
+        log=log, summary_text=summary, detail_text=detail_text, detail=parse_detail(detail_text)
+    )
