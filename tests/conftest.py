@@ -79,8 +79,18 @@ def pg_url() -> Iterator[str]:
         capture_output=True,
     )
     subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w",
-         "-o", f"-h 127.0.0.1 -p {port} -k {tmp}", "start"],
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(tmp / "log"),
+            "-w",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {tmp}",
+            "start",
+        ],
         check=True,
         capture_output=True,
     )
@@ -92,8 +102,17 @@ def pg_url() -> Iterator[str]:
             except OSError:
                 time.sleep(0.1)
         subprocess.run(
-            [*as_user, str(bindir.parent / "bin" / "createdb"), "-h", "127.0.0.1", "-p",
-             str(port), "-U", "edgewise", "edgewise"],
+            [
+                *as_user,
+                str(bindir.parent / "bin" / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "edgewise",
+                "edgewise",
+            ],
             check=True,
             capture_output=True,
         )
@@ -127,3 +146,22 @@ def _truncate(store: Store) -> None:
     with store.engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(sa.text(f"DELETE FROM {table.name}"))
+
+
+@pytest.fixture(scope="session")
+def zoo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every bundled example model, built once per session."""
+    from edgewise.zoo import EXAMPLES, write_example
+
+    folder = tmp_path_factory.mktemp("zoo")
+    for name in EXAMPLES:
+        write_example(name, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def model_path(zoo_dir: Path):
+    """``model_path("cnn-small")`` -> the built file."""
+    from edgewise.zoo import EXAMPLES
+
+    return lambda name: zoo_dir / f"{name}{EXAMPLES[name][0]}"

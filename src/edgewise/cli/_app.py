@@ -11,7 +11,6 @@ import math
 import sys
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -19,30 +18,24 @@ from typer.core import TyperGroup
 from edgewise.errors import EdgewiseError, InputError
 
 
-class CommandError(click.ClickException):
-    """A library error shown as one line: exit 2 for bad input, 1 otherwise."""
-
-    def __init__(self, message: str, *, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file: Any = None) -> None:
-        label = "error" if self.exit_code == 2 else "failed"
-        err_console.print(f"[bold red]{label}:[/] {self.message}", highlight=False, soft_wrap=True)
+def fail(message: str, *, exit_code: int) -> typer.Exit:
+    """Print a one-line error to stderr and return the ``typer.Exit`` to raise."""
+    label = "error" if exit_code == 2 else "failed"
+    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    err_console.print(f"[bold red]{label}:[/] {first}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=exit_code)
 
 
 class _RootGroup(TyperGroup):
-    """Turns :class:`EdgewiseError` into :class:`CommandError` for every subcommand."""
+    """Turns :class:`EdgewiseError` into one line on stderr and an exit code, for every command."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            raise CommandError(
-                str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exit_code=2
-            ) from exc
+            raise fail(str(exc) or type(exc).__name__, exit_code=2) from None
         except EdgewiseError as exc:
-            raise CommandError(str(exc), exit_code=1) from exc
+            raise fail(str(exc) or type(exc).__name__, exit_code=1) from None
 
 
 app = typer.Typer(

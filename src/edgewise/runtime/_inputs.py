@@ -107,12 +107,12 @@ def synthesize(
         shape = shapes[spec.name]
         dtype = np.dtype(spec.dtype)
         if dtype.kind == "f":
-            feeds[spec.name] = np.clip(rng.standard_normal(shape), -3, 3).astype(dtype)
+            feeds[spec.name] = np.asarray(np.clip(rng.standard_normal(shape), -3, 3), dtype=dtype)
         elif dtype.kind in "iu":
             high = max(1, int(int_high.get(spec.name, DEFAULT_INT_HIGH)))
-            feeds[spec.name] = rng.integers(0, high, size=shape).astype(dtype)
+            feeds[spec.name] = np.asarray(rng.integers(0, high, size=shape), dtype=dtype)
         elif dtype.kind == "b":
-            feeds[spec.name] = rng.random(shape) < 0.5
+            feeds[spec.name] = np.asarray(rng.random(shape) < 0.5)
         else:
             raise ShapeError(
                 f"input {spec.name!r} has dtype {spec.dtype}, which edgewise cannot synthesise; "

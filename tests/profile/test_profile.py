@@ -1,0 +1,143 @@
+"""Real LoadGen runs on real ORT / LiteRT sessions (short durations keep the suite fast)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+
+from edgewise.errors import ConfigError
+from edgewise.profile import ProfileSettings, profile_model, save_result
+from edgewise.stats._early_stopping import _max_overlatency
+
+FAST = {"duration_s": 0.3, "min_queries": 64, "warmup": 5, "threads": 1, "operator_runs": 3}
+
+
+def test_single_stream_json_interface(model_path) -> None:
+    result = profile_model(model_path("cnn-small"), ProfileSettings(**FAST))
+    doc = result.to_json()
+    for key in (
+        "model",
+        "device",
+        "scenario",
+        "queries",
+        "valid",
+        "latency_ms",
+        "early_stopping_ms",
+        "breakdown_ms",
+        "operators",
+        "warnings",
+    ):
+        assert key in doc
+    assert doc["model"]["sha256"] == result.model.sha256 and len(doc["model"]["sha256"]) == 64
+    lat = doc["latency_ms"]
+    assert set(lat) == {"p50", "p90", "p95", "p99", "p999", "mean", "ci95"}
+    assert lat["p50"] <= lat["p90"] <= lat["p95"] <= lat["p99"] <= lat["p999"]
+    assert set(lat["ci95"]) == {"p50", "p90", "p99"}
+    lo, hi = lat["ci95"]["p50"]
+    assert lo <= lat["p50"] <= hi
+    for part in ("io", "compute"):
+        assert set(doc["breakdown_ms"][part]) == {"p50", "p90", "p99"}
+    assert doc["scenario"] == "single-stream" and doc["queries"] >= 64
+    assert doc["valid"] is True and doc["loadgen"]["result_validity"] == "VALID"
+    assert doc["early_stopping_ms"] >= lat["p90"]
+    assert doc["device"]["cpu_model"] and doc["device"]["cores_logical"] >= 1
+    assert {"op_type", "name", "total_ms", "share"} <= set(doc["operators"][0])
+    assert doc["operators"][0]["op_type"] == "Conv"
+
+
+def test_io_and_compute_add_up_to_end_to_end(model_path) -> None:
+    result = profile_model(model_path("cnn-small"), ProfileSettings(**FAST))
+    b = result.to_json()["breakdown_ms"]
+    # every query: the parts never exceed the whole, and what is left is small
+    assert result.unaccounted_p50_ms >= 0
+    assert result.unaccounted_p50_ms < 0.05 * result.latency.p50_ms + 0.02
+    assert b["compute"]["p50"] > b["io"]["p50"]
+    assert b["compute"]["p50"] + b["io"]["p50"] <= result.latency.p50_ms * 1.05
+
+
+def test_early_stopping_agrees_with_loadgens_own_summary(model_path) -> None:
+    result = profile_model(model_path("mlp-tiny"), ProfileSettings(**FAST))
+    text = result.loadgen_summary
+    n = int(re.search(r"Processed at least 64 queries \((\d+)\)", text).group(1))
+    discarded = int(re.search(r"Would discard (\d+) highest", text).group(1))
+    assert n == result.queries
+    assert _max_overlatency(n, 0.90, 0.99) - 1 == discarded
+
+
+@pytest.mark.parametrize("scenario", ["multi-stream", "server", "offline"])
+def test_other_scenarios(scenario: str, model_path) -> None:
+    settings = ProfileSettings(**{**FAST, "scenario": scenario, "min_queries": 100})
+    result = profile_model(model_path("mlp-tiny"), settings)
+    doc = result.to_json()
+    assert doc["loadgen"]["effective_scenario"].lower() == scenario.replace("-", "")
+    assert doc["queries"] >= 1 and doc["throughput_qps"] > 0
+    assert doc["early_stopping_percentile"] == 0.99
+    if scenario == "server":
+        assert doc["settings"]["target_qps"] > 0 and doc["settings"]["latency_bound_ms"] > 0
+        assert doc["breakdown_ms"]["queue"]["p50"] >= 0
+
+
+def test_litert_model(model_path) -> None:
+    result = profile_model(model_path("fc-tflite"), ProfileSettings(**FAST))
+    assert result.valid and result.settings["backend"] == "litert"
+    assert result.operators == ()
+    assert any("LiteRT" in w for w in result.warnings)
+
+
+def test_control_flow_and_quantised_models_profile(model_path) -> None:
+    for name in ("loop", "quantized", "float16", "gru-stateful"):
+        result = profile_model(model_path(name), ProfileSettings(**FAST))
+        assert result.queries >= 64 and result.latency.p50_ms > 0
+
+
+def test_drift_is_warned_about(model_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection: every query gets slower as the run goes on."""
+    from edgewise.runtime.backends.onnxruntime.backend import OnnxRuntimeBackend
+
+    real = OnnxRuntimeBackend.timed_run
+    start = time.perf_counter()
+
+    def slowing(self, feeds):  # type: ignore[no-untyped-def]
+        delay = 0.002 * (time.perf_counter() - start)
+        t0 = time.perf_counter_ns()
+        while time.perf_counter_ns() - t0 < delay * 1e9:
+            pass
+        waited = time.perf_counter_ns() - t0
+        io_in, comp, io_out = real(self, feeds)
+        return io_in, comp + waited, io_out
+
+    monkeypatch.setattr(OnnxRuntimeBackend, "timed_run", slowing)
+    result = profile_model(model_path("mlp-tiny"), ProfileSettings(**{**FAST, "duration_s": 0.6}))
+    assert any(w.startswith("drift:") for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"scenario": "server", "latency_bound_ms": 1e-6}, "below the fastest"),
+        ({"scenario": "server", "target_qps": 1e9}, "exceeds what 1 worker"),
+        ({"scenario": "server", "target_qps": -5}, "must be positive"),
+        ({"target_qps": 10.0}, "only apply to --scenario server"),
+        ({"scenario": "burst"}, "unknown scenario"),
+        ({"duration_s": 0}, "--duration must be positive"),
+    ],
+)
+def test_impossible_settings(overrides: dict, message: str, model_path) -> None:
+    with pytest.raises(ConfigError, match=message):
+        profile_model(model_path("mlp-tiny"), ProfileSettings(**{**FAST, **overrides}))
+
+
+def test_saved_result_round_trips(model_path, fresh_store) -> None:
+    result = save_result(
+        profile_model(model_path("mlp-tiny"), ProfileSettings(**FAST)), fresh_store
+    )
+    stored = fresh_store.get_measurement(result.measurement_id)
+    assert stored is not None and stored.queries == result.queries
+    assert np.allclose(stored.latencies_ms, result.latencies_ms, rtol=1e-6)
+    assert stored.summary["latency_ms"]["p50"] == result.latency.p50_ms
+    assert "MLPerf Results Summary" in stored.loadgen_summary
+    assert ":::MLLOG" in stored.loadgen_detail
+    assert sum(stored.histogram["counts"]) == result.queries
