@@ -31,6 +31,8 @@ from edgewise.runtime import (
 )
 from edgewise.stats import DriftCheck, LatencySummary, early_stopping_estimate, quantile
 
+#: Default server arrival rate, as a share of the capacity measured in warm-up.
+DEFAULT_SERVER_LOAD = 0.3
 #: A machine is "busy" when its 1-minute load average exceeds this share of its cores.
 BUSY_LOAD_SHARE = 0.75
 #: Warn when I/O + compute + queue miss the end-to-end median by more than this share...

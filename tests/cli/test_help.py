@@ -1,0 +1,47 @@
+"""Every command has --help, and every command is in the CLI reference (sqlite-utils' test_docs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from edgewise.cli import app
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli-reference.md"
+
+
+def _commands(group, prefix=()):  # type: ignore[no-untyped-def]
+    for name, cmd in sorted(group.commands.items()):
+        path = (*prefix, name)
+        yield path
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, path)
+
+
+COMMANDS = list(_commands(get_command(app)))
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_help(path: tuple[str, ...]) -> None:
+    res = CliRunner().invoke(app, [*path, "--help"])
+    assert res.exit_code == 0, res.output
+    assert "Usage" in res.stdout
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_command_is_documented(path: tuple[str, ...]) -> None:
+    assert f"## edgewise {' '.join(path)}\n" in DOCS.read_text(), (
+        f"run `python scripts/cli_reference.py` to regenerate {DOCS.name}"
+    )
+
+
+def test_cli_reference_is_current() -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "cli_reference.py"
+    out = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
