@@ -1,0 +1,371 @@
+"""Fast features for architecture spaces: thousands of graphs per second, no ONNX per arch.
+
+The ONNX path builds a model, infers shapes and fuses kernels: tens of milliseconds.
+Here each space is built through ONNX once, for a few reference architectures, and
+the per-kernel feature vectors are cached by the cell or block they belong to:
+
+- FBNet: blocks are in series and fusion never crosses a block, so an architecture is
+  the skeleton plus one cached row per (position, block).
+- NB201: fusion happens inside a cell, so each cell is replayed through the same
+  builder code with a light recorder, fused and checked for liveness by the same
+  functions as the ONNX path, and its kernels are looked up per stage.
+
+Tests check that both paths give the same features.
+
+>>> fz = NB201Featurizer()
+>>> raw = fz.batch(["|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"])
+>>> raw.features.shape[0]
+1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edgewise.graph import _fusion
+from edgewise.graph._features import RAW_NAMES, finalize, graph_raw, kernel_vector
+from edgewise.graph._ir import Graph, Node, TensorInfo, load_graph
+from edgewise.graph._kernels import kernel_from_nodes
+from edgewise.graph.builders import _nb201
+from edgewise.graph.builders._fbnet import FBNET_BLOCKS, FBNET_LAYERS, fbnet, parse_fbnet
+
+_ZERO = "zero"
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """Features of many graphs: ``features`` is ``(n, F)``; one signature Counter each."""
+
+    features: np.ndarray
+    signatures: list[Counter[str]]
+
+
+class _LightWriter:
+    """Stands in for :class:`OnnxWriter`: records ``(name, op, inputs, outputs)`` only."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self._shape = shape
+        self.nodes: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
+
+    def shape(self, tensor: str) -> tuple[int, ...]:
+        return self._shape
+
+    def _node(self, op: str, inputs: list[str], name: str) -> str:
+        out = f"{name}:0"
+        self.nodes.append((name, op, tuple(inputs), (out,)))
+        return out
+
+    def relu(self, x: str, *, name: str) -> str:
+        return self._node("Relu", [x], name)
+
+    def conv(self, x: str, cout: int, k: int, *, name: str, **_: Any) -> str:
+        return self._node("Conv", [x, f"{name}.weight"], name)
+
+    def bn(self, x: str, *, name: str) -> str:
+        params = [f"{name}.{p}" for p in ("scale", "bias", "mean", "var")]
+        return self._node("BatchNormalization", [x, *params], name)
+
+    def add(self, a: str, b: str, *, name: str) -> str:
+        return self._node("Add", [a, b], name)
+
+    def mul_zero(self, x: str, *, name: str) -> str:
+        return self._node("Mul", [x, _ZERO], name)
+
+    def avgpool(self, x: str, k: int, *, name: str, **_: Any) -> str:
+        return self._node("AveragePool", [x], name)
+
+
+def _is_light_param(tensor: str) -> bool:
+    return tensor == _ZERO or (":" not in tensor and tensor != "x0")
+
+
+@dataclass(frozen=True)
+class _Cell:
+    names: tuple[str, ...]
+    light: list[tuple[str, tuple[str, ...], tuple[str, ...]]]
+    groups: list[tuple[int, ...]]
+    live: tuple[bool, ...]
+    depth: int
+
+    @property
+    def connected(self) -> bool:
+        return any(self.live)
+
+
+class NB201Featurizer:
+    """NAS-Bench-201 features from architecture strings (same as the ONNX path)."""
+
+    def __init__(self, **builder_kwargs: Any) -> None:
+        self._kwargs = builder_kwargs
+        self._cells_per_stage = int(builder_kwargs.get("cells_per_stage", 5))
+        refs = {
+            op: load_graph(_nb201.nasbench201([op] * 6, **builder_kwargs))
+            for op in ("nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3", "none")
+        }
+        base = refs["nor_conv_3x3"]
+        self._universe: list[dict[str, Node]] = [{}, {}, {}]
+        self._tensors: list[dict[str, TensorInfo]] = [{}, {}, {}]
+        for stage in range(3):
+            prefix = f"cell{stage * self._cells_per_stage}/"
+            for ref in refs.values():
+                for node in ref.nodes:
+                    if not node.name.startswith(prefix):
+                        continue
+                    rel = node.name[len(prefix) :]
+                    self._universe[stage][rel] = node
+                    for t in node.inputs:
+                        info = ref.tensors.get(t)
+                        if info is not None and info.is_param:
+                            key = _ZERO if node.op_type == "Mul" else t[len(prefix) :]
+                            self._tensors[stage][key] = info
+            first = self._universe[stage]["n1/e0/nor_conv_3x3/relu"]
+            act = base.tensors[first.inputs[0]]
+            for rel in self._universe[stage]:
+                self._tensors[stage][f"{rel}:0"] = act
+            self._tensors[stage]["x0"] = act
+        self._skeleton = _skeleton_raw(base, lambda n: not n.startswith("cell"))
+        ref_cell = self._cell(("nor_conv_3x3",) * 6)
+        n_cells = 3 * self._cells_per_stage
+        self._skeleton_depth = base.depth - n_cells * ref_cell.depth
+        _, _, scalars = graph_raw(base)
+        self._largest, self._input_bytes = float(scalars[1]), float(scalars[2])
+        self._kernel_ids: dict[tuple[Any, ...], int] = {}
+        self._vectors: list[np.ndarray] = []
+        self._kernel_sigs: list[str | None] = []
+        self._matrix: np.ndarray | None = None
+        self._arch_cache: dict[
+            tuple[str, ...], tuple[dict[int, int], dict[int, int], int, bool]
+        ] = {}
+
+    def _cell(self, ops: tuple[str, ...]) -> _Cell:
+        lw = _LightWriter((1, 1, 1, 1))
+        out = _nb201._cell(lw, ops, "x0", name="c")  # type: ignore[arg-type]
+        names = tuple(n[0][2:] for n in lw.nodes)
+        light = [
+            (op, tuple(_strip(t) for t in ins), tuple(_strip(t) for t in outs))
+            for _, op, ins, outs in lw.nodes
+        ]
+        x3 = _strip(out)
+        params = {t for _, ins, _ in light for t in ins if _is_light_param(t)}
+        groups = _fusion.fuse(light, params=params, graph_outputs={x3})
+        live = _fusion.liveness(
+            light,
+            zero_mul=[op == "Mul" for op, _, _ in light],
+            graph_inputs={"x0"},
+            graph_outputs={x3},
+        )
+        return _Cell(names, light, groups, tuple(live), _fusion.depth(light, groups))
+
+    def _kernel_id(
+        self, stage: int, cell: _Cell, group: tuple[int, ...], ext: int, live: bool
+    ) -> int:
+        key = (stage, tuple(cell.names[i] for i in group), ext, live)
+        kid = self._kernel_ids.get(key)
+        if kid is None:
+            nodes = [
+                dataclasses.replace(
+                    self._universe[stage][cell.names[i]],
+                    inputs=cell.light[i][1],
+                    outputs=cell.light[i][2],
+                )
+                for i in group
+            ]
+            k = kernel_from_nodes(nodes, self._tensors[stage], indices=group, live=live)
+            kid = len(self._vectors)
+            self._vectors.append(kernel_vector(k))
+            self._kernel_sigs.append(None if k.kind == "view" else k.signature)
+            self._kernel_ids[key] = kid
+            self._matrix = None
+        return kid
+
+    def _counts(self, ops: tuple[str, ...]) -> tuple[dict[int, int], dict[int, int], int, bool]:
+        """Kernel-id counts (all, live) of the 15 cells, the cell depth and connectivity."""
+        cached = self._arch_cache.get(ops)
+        if cached is not None:
+            return cached
+        cell = self._cell(ops)
+        connected = cell.connected
+        n = self._cells_per_stage
+        all_ids: dict[int, int] = {}
+        live_ids: dict[int, int] = {}
+        for group in cell.groups:
+            inside = {t for i in group for t in cell.light[i][2]}
+            ext = len(
+                {
+                    t
+                    for i in group
+                    for t in cell.light[i][1]
+                    if t not in inside and not _is_light_param(t)
+                }
+            )
+            live = connected and any(cell.live[i] for i in group)
+            for stage in range(3):
+                kid = self._kernel_id(stage, cell, group, ext, live)
+                all_ids[kid] = all_ids.get(kid, 0) + n
+                if live:
+                    live_ids[kid] = live_ids.get(kid, 0) + n
+        if len(self._arch_cache) > 20_000:
+            self._arch_cache.clear()
+        out = (all_ids, live_ids, cell.depth, connected)
+        self._arch_cache[ops] = out
+        return out
+
+    def batch(self, archs: Sequence[str], *, signatures: bool = True) -> RawBatch:
+        """Features (and kernel-signature counts) of many NB201 strings.
+
+        Raises ModelError on a bad string.
+        """
+        from scipy import sparse
+
+        counts = [self._counts(_nb201.parse_nasbench201(a)) for a in archs]
+        rows_a, cols_a, vals_a, rows_l, cols_l, vals_l = [], [], [], [], [], []
+        for r, (all_ids, live_ids, _, _) in enumerate(counts):
+            rows_a += [r] * len(all_ids)
+            cols_a += all_ids.keys()
+            vals_a += all_ids.values()
+            rows_l += [r] * len(live_ids)
+            cols_l += live_ids.keys()
+            vals_l += live_ids.values()
+        if self._matrix is None:
+            self._matrix = (
+                np.vstack(self._vectors) if self._vectors else np.zeros((0, len(RAW_NAMES)))
+            )
+        n, k = len(archs), len(self._vectors)
+        c_all = sparse.csr_matrix((vals_a, (rows_a, cols_a)), shape=(n, k), dtype=np.float64)
+        c_live = sparse.csr_matrix((vals_l, (rows_l, cols_l)), shape=(n, k), dtype=np.float64)
+        connected = np.array([c[3] for c in counts], dtype=np.float64)
+        raw_all = self._skeleton[0] + c_all @ self._matrix
+        raw_live = connected[:, None] * self._skeleton[1] + c_live @ self._matrix
+        depth = self._skeleton_depth + 3 * self._cells_per_stage * np.array(
+            [c[2] for c in counts], dtype=np.float64
+        )
+        scalars = np.column_stack(
+            [depth, np.full(n, self._largest), np.full(n, self._input_bytes), connected]
+        )
+        feats = finalize(raw_all, raw_live, scalars)
+        sigs: list[Counter[str]] = []
+        if signatures:
+            for all_ids, live_ids, _, conn in counts:
+                c: Counter[str] = Counter(self._skeleton[2])
+                if conn:
+                    c.update(self._skeleton[3])
+                for prefix, ids in (("a:", all_ids), ("l:", live_ids)):
+                    for kid, cnt in ids.items():
+                        sig = self._kernel_sigs[kid]
+                        if sig is not None:
+                            c[prefix + sig] += cnt
+                sigs.append(c)
+        return RawBatch(features=feats, signatures=sigs)
+
+
+def _strip(tensor: str) -> str:
+    return tensor[2:] if tensor.startswith("c/") else tensor
+
+
+def _skeleton_raw(
+    graph: Graph, keep: Any
+) -> tuple[np.ndarray, np.ndarray, Counter[str], Counter[str]]:
+    raw_all = np.zeros(len(RAW_NAMES))
+    raw_live = np.zeros(len(RAW_NAMES))
+    sig_all: Counter[str] = Counter()
+    sig_live: Counter[str] = Counter()
+    for k in graph.kernels:
+        names = [graph.nodes[i].name for i in k.node_indices]
+        inside = [keep(n) for n in names]
+        if any(inside) != all(inside):
+            raise RuntimeError(f"kernel {k.name} crosses a cell boundary")
+        if not all(inside) or k.kind == "view":
+            continue
+        vec = kernel_vector(k)
+        raw_all += vec
+        sig_all["a:" + k.signature] += 1
+        if k.live:
+            raw_live += vec
+            sig_live["l:" + k.signature] += 1
+    return raw_all, raw_live, sig_all, sig_live
+
+
+class FBNetFeaturizer:
+    """FBNet features from 22-block strings: skeleton plus one row per (position, block)."""
+
+    def __init__(self, **builder_kwargs: Any) -> None:
+        n_pos, n_blocks = len(FBNET_LAYERS), len(FBNET_BLOCKS)
+        self._table = np.zeros((n_pos, n_blocks, len(RAW_NAMES)))
+        self._depth = np.zeros((n_pos, n_blocks))
+        self._largest_table = np.zeros((n_pos, n_blocks))
+        self._sigs: list[list[Counter[str]]] = [
+            [Counter() for _ in FBNET_BLOCKS] for _ in range(n_pos)
+        ]
+        skeleton_depths = set()
+        for b, block in enumerate(FBNET_BLOCKS):
+            ref = load_graph(fbnet([block] * n_pos, **builder_kwargs))
+            if b == 0:
+                self._skeleton = _skeleton_raw(ref, lambda n: not n.startswith("layer"))
+                _, _, scalars = graph_raw(ref)
+                self._input_bytes = float(scalars[2])
+                self._largest = max(
+                    (
+                        ref.tensors[t].nbytes
+                        for n in ref.nodes
+                        if not n.name.startswith("layer")
+                        for t in [*n.outputs, *n.inputs]
+                        if t in ref.tensors and not ref.tensors[t].is_param
+                    ),
+                    default=0,
+                )
+            total_depth = 0
+            for pos in range(n_pos):
+                prefix = f"layer{pos}/"
+                raw, _, sig, _ = _skeleton_raw(ref, lambda n, p=prefix: n.startswith(p))
+                self._table[pos, b] = raw
+                self._sigs[pos][b] = Counter({k[2:]: v for k, v in sig.items()})
+                idx = [i for i, n in enumerate(ref.nodes) if n.name.startswith(prefix)]
+                sub = [ref.light_nodes[i] for i in idx]
+                remap = {old: new for new, old in enumerate(idx)}
+                groups = [tuple(remap[i] for i in g) for g in ref.kernel_groups if g[0] in remap]
+                self._depth[pos, b] = _fusion.depth(sub, groups)
+                self._largest_table[pos, b] = max(
+                    (
+                        ref.tensors[t].nbytes
+                        for i in idx
+                        for t in ref.nodes[i].outputs
+                        if t in ref.tensors and not ref.tensors[t].is_param
+                    ),
+                    default=0,
+                )
+                total_depth += int(self._depth[pos, b])
+            skeleton_depths.add(ref.depth - total_depth)
+        if len(skeleton_depths) != 1:
+            raise RuntimeError(f"FBNet skeleton depth is not constant: {skeleton_depths}")
+        self._skeleton_depth = skeleton_depths.pop()
+        self._block_index = {b: i for i, b in enumerate(FBNET_BLOCKS)}
+
+    def batch(self, archs: Sequence[str]) -> RawBatch:
+        """Features and signatures of many FBNet strings (ModelError on a bad one)."""
+        idx = np.array(
+            [[self._block_index[b] for b in parse_fbnet(a)] for a in archs], dtype=np.intp
+        ).reshape(len(archs), len(FBNET_LAYERS))
+        pos = np.arange(len(FBNET_LAYERS))
+        raw = self._skeleton[0] + self._table[pos, idx].sum(axis=1)
+        depth = self._skeleton_depth + self._depth[pos, idx].sum(axis=1)
+        n = len(archs)
+        largest = np.maximum(self._largest, self._largest_table[pos, idx].max(axis=1))
+        scalars = np.column_stack([depth, largest, np.full(n, self._input_bytes), np.ones(n)])
+        feats = finalize(raw, raw, scalars)
+        sigs = []
+        for row in idx:
+            c: Counter[str] = Counter()
+            for p, b in enumerate(row):
+                c.update(self._sigs[p][b])
+            out = Counter({"a:" + k: v for k, v in c.items()})
+            out.update({"l:" + k: v for k, v in c.items()})
+            out.update(self._skeleton[2])
+            out.update(self._skeleton[3])
+            sigs.append(out)
+        return RawBatch(features=feats, signatures=sigs)

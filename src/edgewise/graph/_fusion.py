@@ -1,0 +1,160 @@
+"""Graph algorithms on a light node list: kernel fusion, liveness and depth.
+
+Both the ONNX path (:mod:`edgewise.graph._ir`) and the fast architecture path
+(:mod:`edgewise.graph._fast`) run these same functions, so they agree by construction.
+
+A node here is ``(op_type, inputs, outputs)``; ``params`` names the tensors that are
+weights or constants. Fusion follows what inference runtimes do:
+
+- a Conv / Gemm / MatMul anchor absorbs, in this order and each at most once, a
+  BatchNormalization, a bias Add, an activation, a residual Add and a second activation;
+- an element-wise or normalisation anchor absorbs one following activation;
+- a node is absorbed only when it is the sole consumer of the previous tensor and that
+  tensor is not a graph output.
+
+>>> nodes = [("Conv", ("x", "w"), ("a",)), ("BatchNormalization", ("a", "s"), ("b",)),
+...          ("Relu", ("b",), ("y",))]
+>>> fuse(nodes, params={"w", "s"}, graph_outputs={"y"})
+[(0, 1, 2)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from edgewise.graph._cost import ACTIVATIONS, ELEMENTWISE_1, ELEMENTWISE_N, VIEW_OPS
+
+LightNode = tuple[str, Sequence[str], Sequence[str]]
+
+_ANCHOR_MATMUL = frozenset(
+    {
+        "Conv",
+        "ConvTranspose",
+        "Gemm",
+        "MatMul",
+        "ConvInteger",
+        "MatMulInteger",
+        "QLinearConv",
+        "QLinearMatMul",
+    }
+)
+_ANCHOR_ELEMENTWISE = (ELEMENTWISE_1 | frozenset(ELEMENTWISE_N)) - ACTIVATIONS
+
+# Stages of a matmul-anchored kernel; a node may join only at a later stage.
+_BN, _BIAS, _ACT1, _ADD, _ACT2 = 1, 2, 3, 4, 5
+
+
+def _stage(op: str, node_inputs: Sequence[str], params: Collection[str], current: int) -> int:
+    """The fusion stage ``op`` would take after ``current``; 0 when it cannot join."""
+    if op == "BatchNormalization":
+        return _BN if current < _BN else 0
+    if op in {"Add", "Mul", "Sub"}:
+        if len(node_inputs) == 2 and (node_inputs[0] in params or node_inputs[1] in params):
+            return _BIAS if current < _BIAS else 0
+        if op == "Add" and len(node_inputs) == 2:
+            return _ADD if current < _ADD else 0
+        return 0
+    if op in ACTIVATIONS:
+        if current < _ACT1:
+            return _ACT1
+        if current == _ADD:
+            return _ACT2
+        return 0
+    return 0
+
+
+def fuse(
+    nodes: Sequence[LightNode],
+    *,
+    params: Collection[str],
+    graph_outputs: Collection[str],
+) -> list[tuple[int, ...]]:
+    """Group node indices into kernels; the result is in topological order."""
+    consumers: dict[str, list[int]] = {}
+    for i, (_, ins, _) in enumerate(nodes):
+        for t in dict.fromkeys(ins):
+            if t:
+                consumers.setdefault(t, []).append(i)
+    taken = [False] * len(nodes)
+    kernels: list[tuple[int, ...]] = []
+    for i, (op, _, _) in enumerate(nodes):
+        if taken[i]:
+            continue
+        taken[i] = True
+        group = [i]
+        if op in _ANCHOR_MATMUL:
+            stage, limit = 0, _ACT2
+        elif op in _ANCHOR_ELEMENTWISE or op in ACTIVATIONS:
+            stage, limit = _BIAS, _ACT1
+        else:
+            kernels.append((i,))
+            continue
+        tail = i
+        while True:
+            outs = nodes[tail][2]
+            if len(outs) != 1 or outs[0] in graph_outputs:
+                break
+            users = consumers.get(outs[0], [])
+            if len(users) != 1 or taken[users[0]]:
+                break
+            j = users[0]
+            op_j, ins_j, _ = nodes[j]
+            new = _stage(op_j, ins_j, params, stage)
+            if new == 0 or new > limit:
+                break
+            if new in (_ADD, _BIAS) and ins_j.count(outs[0]) != 1:
+                break
+            taken[j] = True
+            group.append(j)
+            stage, tail = new, j
+        kernels.append(tuple(group))
+    kernels.sort(key=lambda g: g[-1])
+    return kernels
+
+
+def liveness(
+    nodes: Sequence[LightNode],
+    *,
+    zero_mul: Sequence[bool],
+    graph_inputs: Collection[str],
+    graph_outputs: Collection[str],
+) -> list[bool]:
+    """Which nodes lie on a path from a graph input to a graph output.
+
+    A multiplication by an all-zero constant cuts the path: its output does not depend
+    on its input (NAS-Bench-201's ``none`` op), so the nodes before it are dead.
+    """
+    reached = set(graph_inputs)
+    from_input = [False] * len(nodes)
+    for i, (_, ins, outs) in enumerate(nodes):
+        if not zero_mul[i] and any(t in reached for t in ins):
+            from_input[i] = True
+            reached.update(outs)
+    needed = set(graph_outputs)
+    to_output = [False] * len(nodes)
+    for i in range(len(nodes) - 1, -1, -1):
+        _, ins, outs = nodes[i]
+        if any(t in needed for t in outs):
+            to_output[i] = True
+            if not zero_mul[i]:
+                needed.update(ins)
+    return [a and b for a, b in zip(from_input, to_output, strict=True)]
+
+
+def depth(nodes: Sequence[LightNode], kernels: Sequence[tuple[int, ...]]) -> int:
+    """Longest chain of kernels from any input to any output (view-only kernels count 0)."""
+    produced_by: dict[str, int] = {}
+    level: list[int] = []
+    for k, group in enumerate(kernels):
+        inside = {t for i in group for t in nodes[i][2]}
+        best = 0
+        for i in group:
+            for t in nodes[i][1]:
+                if t not in inside and t in produced_by:
+                    best = max(best, level[produced_by[t]])
+        is_view = all(nodes[i][0] in VIEW_OPS for i in group)
+        level.append(best + (0 if is_view else 1))
+        for i in group:
+            for t in nodes[i][2]:
+                produced_by[t] = k
+    return max(level, default=0)

@@ -1,0 +1,84 @@
+"""The fast architecture path gives the same features as building the ONNX graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgewise.errors import ModelError
+from edgewise.graph import kernel_signatures, load_graph
+from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer
+from edgewise.graph._features import finalize, graph_raw
+from edgewise.graph.builders import (
+    FBNET_BLOCKS,
+    NB201_OPS,
+    fbnet,
+    format_nasbench201,
+    nasbench201,
+)
+
+
+@pytest.fixture(scope="module")
+def nb201() -> NB201Featurizer:
+    return NB201Featurizer()
+
+
+@pytest.fixture(scope="module")
+def fbnet_fz() -> FBNetFeaturizer:
+    return FBNetFeaturizer()
+
+
+def _onnx_path(model: object) -> tuple[np.ndarray, object]:
+    g = load_graph(model)  # type: ignore[arg-type]
+    return finalize(*graph_raw(g))[0], kernel_signatures(g)
+
+
+EDGE_CASES = [
+    ["none"] * 6,
+    ["skip_connect"] * 6,
+    ["nor_conv_3x3", "none", "none", "none", "none", "none"],
+    ["skip_connect", "skip_connect", "nor_conv_1x1", "skip_connect", "none", "avg_pool_3x3"],
+    ["nor_conv_1x1", "avg_pool_3x3", "none", "nor_conv_3x3", "nor_conv_3x3", "none"],
+]
+
+
+@pytest.mark.parametrize("ops", EDGE_CASES)
+def test_nb201_edge_cases_match(nb201: NB201Featurizer, ops: list[str]) -> None:
+    arch = format_nasbench201(ops)
+    want, sigs = _onnx_path(nasbench201(arch))
+    got = nb201.batch([arch])
+    np.testing.assert_allclose(got.features[0], want, rtol=1e-12)
+    assert got.signatures[0] == sigs
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(NB201_OPS), min_size=6, max_size=6), min_size=1, max_size=2)
+)
+def test_nb201_random_archs_match(nb201: NB201Featurizer, cells: list[list[str]]) -> None:
+    archs = [format_nasbench201(ops) for ops in cells]
+    got = nb201.batch(archs)
+    for i, arch in enumerate(archs):
+        want, sigs = _onnx_path(nasbench201(arch))
+        np.testing.assert_allclose(got.features[i], want, rtol=1e-12)
+        assert got.signatures[i] == sigs
+
+
+@settings(max_examples=3, deadline=None)
+@given(st.lists(st.sampled_from(FBNET_BLOCKS), min_size=22, max_size=22))
+def test_fbnet_random_archs_match(fbnet_fz: FBNetFeaturizer, blocks: list[str]) -> None:
+    arch = "-".join(blocks)
+    want, sigs = _onnx_path(fbnet(arch))
+    got = fbnet_fz.batch([arch])
+    np.testing.assert_allclose(got.features[0], want, rtol=1e-12)
+    assert got.signatures[0] == sigs
+
+
+def test_bad_strings_raise(nb201: NB201Featurizer, fbnet_fz: FBNetFeaturizer) -> None:
+    with pytest.raises(ModelError):
+        nb201.batch(["|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+    with pytest.raises(ModelError):
+        fbnet_fz.batch(["k3_e1"])
+    assert nb201.batch([]).features.shape[0] == 0

@@ -1,0 +1,90 @@
+"""Kernel fusion, liveness and depth on hand-made node lists and real graphs."""
+
+from __future__ import annotations
+
+from edgewise.graph import FEATURE_NAMES, load_graph
+from edgewise.graph._fusion import depth, fuse, liveness
+from edgewise.graph.builders import fbnet, nasbench201
+
+P = {"w", "w2", "s", "b", "zero"}
+
+
+def test_conv_bn_relu_then_residual_add() -> None:
+    nodes = [
+        ("Conv", ("x", "w"), ("c",)),
+        ("BatchNormalization", ("c", "s"), ("n",)),
+        ("Relu", ("n",), ("r",)),
+        ("Conv", ("r", "w2"), ("c2",)),
+        ("Add", ("c2", "x"), ("a",)),
+        ("Relu", ("a",), ("y",)),
+    ]
+    assert fuse(nodes, params=P, graph_outputs={"y"}) == [(0, 1, 2), (3, 4, 5)]
+    assert depth(nodes, fuse(nodes, params=P, graph_outputs={"y"})) == 2
+
+
+def test_no_fusion_across_a_shared_tensor_or_graph_output() -> None:
+    nodes = [
+        ("Conv", ("x", "w"), ("c",)),
+        ("Relu", ("c",), ("r1",)),
+        ("Sigmoid", ("c",), ("r2",)),
+    ]
+    assert fuse(nodes, params=P, graph_outputs={"r1", "r2"}) == [(0,), (1,), (2,)]
+    nodes = [("Conv", ("x", "w"), ("c",)), ("Relu", ("c",), ("y",))]
+    assert fuse(nodes, params=P, graph_outputs={"c", "y"}) == [(0,), (1,)]
+
+
+def test_gemm_bias_act_and_elementwise_act() -> None:
+    nodes = [
+        ("MatMul", ("x", "w"), ("m",)),
+        ("Add", ("m", "b"), ("a",)),
+        ("Relu", ("a",), ("r",)),
+        ("Add", ("r", "x2"), ("s",)),
+        ("Relu", ("s",), ("y",)),
+    ]
+    # matmul+bias+relu+add+relu: the residual add and a second activation also fuse
+    assert fuse(nodes, params=P, graph_outputs={"y"}) == [(0, 1, 2, 3, 4)]
+    nodes = [("Add", ("x", "x2"), ("s",)), ("Relu", ("s",), ("y",))]
+    assert fuse(nodes, params=P, graph_outputs={"y"}) == [(0, 1)]
+
+
+def test_zero_multiply_cuts_liveness() -> None:
+    nodes = [
+        ("Conv", ("x", "w"), ("c",)),
+        ("Mul", ("c", "zero"), ("z",)),
+        ("Relu", ("z",), ("y",)),
+    ]
+    assert liveness(
+        nodes, zero_mul=[False, True, False], graph_inputs={"x"}, graph_outputs={"y"}
+    ) == [False, False, False]
+    assert liveness(
+        nodes, zero_mul=[False, False, False], graph_inputs={"x"}, graph_outputs={"y"}
+    ) == [True, True, True]
+
+
+def test_kernel_view_of_real_graphs() -> None:
+    g = load_graph(fbnet(["k3_e1_g2"] * 22))
+    patterns = {k.pattern for k in g.kernels}
+    assert {"conv-bn-relu", "conv-bn-add", "transpose", "gemm"} <= patterns
+    dw = [k for k in g.kernels if k.kind == "dwconv"]
+    assert dw and all(k.kernel_size == 3 and k.groups == k.cin == k.cout for k in dw)
+    assert all(k.kind == "gconv" for k in g.kernels if k.groups == 2)
+    assert sum(k.flops for k in g.kernels) == g.summary().flops
+    for k in g.kernels:
+        assert k.intensity >= 0 and k.signature.startswith(k.pattern)
+
+
+def test_features_are_named_finite_and_consistent() -> None:
+    g = load_graph(
+        nasbench201(
+            "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|"
+            "+|skip_connect~0|none~1|nor_conv_3x3~2|"
+        )
+    )
+    f = g.features()
+    assert list(f) == list(FEATURE_NAMES)
+    assert all(v == v and abs(v) < float("inf") for v in f.values())
+    s = g.summary()
+    assert f["all.flops"] == s.flops and f["all.macs"] == s.macs
+    assert f["depth"] == s.depth and f["all.kernels"] == s.n_kernels
+    assert f["all.conv.k3.count"] == 5 * 3 * 2 + 1 + 2 * 2  # cells + stem + reductions
+    assert 0 <= f["all.roof8.memshare"] <= 1
