@@ -12,9 +12,12 @@ from edgewise.cli._app import app
 
 # Each module registers its commands on ``app``. Keep this list sorted.
 _COMMAND_MODULES = (
+    "_catalog",
     "_demo",
     "_measurements",
     "_profile",
+    "_recommend",
+    "_serve",
 )
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"edgewise.cli.{_name}")

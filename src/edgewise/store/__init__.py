@@ -7,6 +7,8 @@ file in the user's data dir. PostgreSQL works through the same code.
 from __future__ import annotations
 
 from edgewise.store._records import (
+    CatalogResultRecord,
+    ChipRecord,
     DeviceRecord,
     LatencyRecord,
     MeasurementRecord,
@@ -16,6 +18,8 @@ from edgewise.store._store import ENV_VAR, Store, default_url
 
 __all__ = [
     "ENV_VAR",
+    "CatalogResultRecord",
+    "ChipRecord",
     "DeviceRecord",
     "LatencyRecord",
     "MeasurementRecord",

@@ -83,3 +83,39 @@ latency_records = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("space", "arch", "model_sha256", "device", name="uq_latency_record"),
 )
+
+# -- chip catalog (migration 0002_catalog) ------------------------------------------
+chips = Table(
+    "chips",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("vendor", String(100), nullable=False, server_default=""),
+    Column("origins", JSON, nullable=False),
+    # {field: {"value": number, "source": "where it comes from"}}; unknown fields absent.
+    Column("specs", JSON, nullable=False),
+    Column("aliases", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+catalog_results = Table(
+    "catalog_results",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chip_id", Integer, ForeignKey("chips.id"), nullable=False, index=True),
+    Column("origin", String(40), nullable=False, index=True),
+    Column("benchmark", String(200), nullable=False, index=True),
+    Column("scenario", String(40), nullable=False),
+    Column("metric", String(60), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("units", String(40), nullable=False),
+    Column("system", Text, nullable=False, server_default=""),
+    Column("submitter", String(200), nullable=False, server_default=""),
+    Column("round", String(40), nullable=False, server_default=""),
+    Column("division", String(40), nullable=False, server_default=""),
+    Column("category", String(40), nullable=False, server_default=""),
+    Column("software", Text, nullable=False, server_default=""),
+    Column("source", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,26 @@
+"""``edgewise serve``: the HTTP API and dashboard (binds 127.0.0.1 by default)."""
+
+from __future__ import annotations
+
+import typer
+
+from edgewise.cli._app import JSON_OPTION, app, console, print_json
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default loopback)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Serve the REST API (/api, OpenAPI docs at /docs) and the dashboard (/)."""
+    import uvicorn
+
+    from edgewise.service import create_app
+
+    url = f"http://{host}:{port}"
+    if as_json:
+        print_json({"url": url, "docs": f"{url}/docs", "dashboard": f"{url}/"})
+    else:
+        console.print(f"edgewise serving on {url} (docs {url}/docs)", highlight=False)
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")

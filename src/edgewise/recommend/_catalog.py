@@ -1,0 +1,242 @@
+"""The chip catalog: import it into the store, and read it back as a latency matrix.
+
+>>> from edgewise.store import Store
+>>> store = Store("sqlite://")
+>>> report = import_catalog(store, sources=("fleet",))
+>>> report.results
+0
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgewise.errors import ConfigError, DataError, UnknownNameError
+from edgewise.recommend._importers import (
+    LATENCY_DATASET,
+    MLPERF_STATS,
+    MLPERF_TIDY,
+    MLPERF_TINY,
+    ImportBatch,
+    RowProblem,
+    data_dir,
+    read_fleet,
+    read_latency_dataset,
+    read_mlperf_inference,
+    read_mlperf_tiny,
+)
+from edgewise.recommend._names import resolve
+from edgewise.store import CatalogResultRecord, ChipRecord, Store
+
+#: Catalog sources, in import order.
+SOURCES = ("mlperf", "mlperf_tiny", "latency", "fleet")
+
+#: Result metrics that are latencies (one matrix column family each).
+LATENCY_METRICS = ("latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_ms")
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """What one source added: counts and the rows it could not use."""
+
+    origin: str
+    files: tuple[str, ...]
+    rows_read: int
+    chips: int
+    results: int
+    problems: tuple[RowProblem, ...]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """The outcome of :func:`import_catalog`."""
+
+    sources: tuple[SourceSummary, ...]
+
+    @property
+    def chips(self) -> int:
+        return sum(s.chips for s in self.sources)
+
+    @property
+    def results(self) -> int:
+        return sum(s.results for s in self.sources)
+
+    @property
+    def problems(self) -> tuple[RowProblem, ...]:
+        return tuple(p for s in self.sources for p in s.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chips": self.chips,
+            "results": self.results,
+            "problem_count": len(self.problems),
+            "sources": [
+                {
+                    "origin": s.origin,
+                    "files": list(s.files),
+                    "rows_read": s.rows_read,
+                    "chips": s.chips,
+                    "results": s.results,
+                    "problems": [
+                        {"file": p.file, "line": p.line, "reason": p.reason} for p in s.problems
+                    ],
+                }
+                for s in self.sources
+            ],
+        }
+
+
+def import_catalog(
+    store: Store,
+    *,
+    data: Path | None = None,
+    sources: Sequence[str] = SOURCES,
+    archs_per_space: int = 100,
+    strict: bool = False,
+) -> ImportReport:
+    """Read every source and write it to the store, one transaction per source.
+
+    Bad rows are skipped and listed in the report (``strict=True`` refuses to write any).
+    """
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise UnknownNameError("catalog source", unknown[0], SOURCES)
+    root = data if data is not None else data_dir()
+    needs_files = any(s != "fleet" for s in sources)
+    if needs_files and not root.is_dir():
+        raise DataError(f"data folder {root} not found; pass --data-dir (or set EDGEWISE_DATA_DIR)")
+    batches: list[ImportBatch] = []
+    for source in sources:
+        if source == "mlperf":
+            batches.append(read_mlperf_inference(root / MLPERF_STATS, root / MLPERF_TIDY))
+        elif source == "mlperf_tiny":
+            batches.append(read_mlperf_tiny(root / MLPERF_TINY))
+        elif source == "latency":
+            batches.append(
+                read_latency_dataset(root / LATENCY_DATASET, archs_per_space=archs_per_space)
+            )
+        else:
+            batches.append(read_fleet(store))
+    problems = [p for b in batches for p in b.problems]
+    if strict and problems:
+        raise DataError(f"{len(problems)} bad rows, nothing imported; first: {problems[0]}")
+    summaries = []
+    for b in batches:
+        n_chips, n_results = store.replace_catalog(
+            origin=b.origin, chips=b.chips, results=b.results
+        )
+        summaries.append(
+            SourceSummary(b.origin, b.files, b.rows_read, n_chips, n_results, b.problems)
+        )
+    return ImportReport(tuple(summaries))
+
+
+@dataclass(frozen=True)
+class LatencyCell:
+    """The catalog's figure for one (chip, benchmark, scenario, metric): median of results."""
+
+    chip: str
+    benchmark: str
+    scenario: str
+    metric: str
+    value_ms: float
+    min_ms: float
+    max_ms: float
+    n_results: int
+    categories: tuple[str, ...]
+    origins: tuple[str, ...]
+
+    @property
+    def column(self) -> str:
+        return column_key(self.benchmark, self.scenario, self.metric)
+
+
+def column_key(benchmark: str, scenario: str, metric: str) -> str:
+    return f"{benchmark}|{scenario}|{metric}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """An in-memory view of the store's catalog."""
+
+    chips: dict[str, ChipRecord]
+    results: tuple[CatalogResultRecord, ...]
+    _cells: list[LatencyCell] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def from_store(cls, store: Store) -> Catalog:
+        """Load chips and results from ``store``."""
+        chips = {c.name: c for c in store.list_chips()}
+        return cls(chips=chips, results=tuple(store.catalog_results()))
+
+    @classmethod
+    def from_records(
+        cls, chips: Iterable[ChipRecord], results: Iterable[CatalogResultRecord]
+    ) -> Catalog:
+        return cls(chips={c.name: c for c in chips}, results=tuple(results))
+
+    def require_nonempty(self) -> None:
+        if not self.results:
+            raise ConfigError("the chip catalog is empty: run `edgewise catalog import` first")
+
+    def benchmarks(self) -> list[str]:
+        return sorted({r.benchmark for r in self.results})
+
+    def resolve_chip(self, name: str) -> str:
+        aliases = {a: c.name for c in self.chips.values() for a in c.aliases}
+        if name in aliases:
+            return aliases[name]
+        return resolve("chip", name, self.chips)
+
+    def resolve_benchmark(self, name: str) -> str:
+        return resolve("benchmark", name, self.benchmarks())
+
+    def scenarios(self, benchmark: str) -> list[str]:
+        return sorted({r.scenario for r in self.results if r.benchmark == benchmark})
+
+    def latency_cells(self) -> list[LatencyCell]:
+        """One cell per (chip, benchmark, scenario, latency metric), cached."""
+        if self._cells:
+            return self._cells
+        groups: dict[tuple[str, str, str, str], list[CatalogResultRecord]] = defaultdict(list)
+        for r in self.results:
+            if r.metric in LATENCY_METRICS and r.value > 0:
+                groups[(r.chip, r.benchmark, r.scenario, r.metric)].append(r)
+        for (chip, bench, scen, metric), rs in sorted(groups.items()):
+            vals = np.array([r.value for r in rs])
+            self._cells.append(
+                LatencyCell(
+                    chip=chip,
+                    benchmark=bench,
+                    scenario=scen,
+                    metric=metric,
+                    value_ms=float(np.exp(np.median(np.log(vals)))),
+                    min_ms=float(vals.min()),
+                    max_ms=float(vals.max()),
+                    n_results=len(rs),
+                    categories=tuple(sorted({r.category for r in rs if r.category})),
+                    origins=tuple(sorted({r.origin for r in rs})),
+                )
+            )
+        return self._cells
+
+    def chip_power_w(self, chip: str) -> tuple[float | None, str]:
+        """Power of ``chip``: measured MLPerf system power per accelerator, else TDP."""
+        spec = self.chips[chip].specs.get("tdp_w") if chip in self.chips else None
+        if spec is not None:
+            return float(spec["value"]), "TDP (spec)"
+        return None, ""
+
+    def tiny_energy_uj(self, chip: str, benchmark: str) -> float | None:
+        vals = [
+            r.value
+            for r in self.results
+            if r.chip == chip and r.benchmark == benchmark and r.metric == "energy_uj"
+        ]
+        return float(np.median(vals)) if vals else None
