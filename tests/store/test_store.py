@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edgewise.errors import StoreUnavailableError
 from edgewise.store import DeviceRecord, LatencyRecord, MeasurementRecord, ModelRecord, Store
@@ -93,3 +95,12 @@ def test_reopen_is_migrated_once(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     Store(url).add_device(_device())
     assert [d.name for d in Store(url).list_devices()] == ["box"]
+
+
+@given(st.lists(st.floats(min_value=1e-4, max_value=1e5), max_size=500))
+def test_latency_packing_round_trips(values: list[float]) -> None:
+    from edgewise.store._records import pack_latencies, unpack_latencies
+
+    got = unpack_latencies(pack_latencies(values))
+    assert len(got) == len(values)
+    assert all(abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in zip(got, values, strict=True))

@@ -106,7 +106,7 @@ def show(
     if as_json:
         print_json(doc)
         return
-    render_profile(doc | {"device": {"name": m.device.name}})
+    render_profile(doc)
     console.print(
         m.loadgen_summary.split("Additional Stats")[0].rstrip("= \n"), style="dim", highlight=False
     )
