@@ -21,6 +21,15 @@ from edgewise.stats._quantiles import (
     quantile,
     quantile_ci,
 )
+from edgewise.stats._sequential import (
+    bernoulli_log_evalue,
+    paired_quantile_log_evalue,
+    paired_ratio_bounds,
+    proportion_cs,
+    proportion_log_evalues,
+    quantile_cs,
+    quantile_cs_ranks,
+)
 
 __all__ = [
     "EARLY_STOPPING_CONFIDENCE",
@@ -28,9 +37,16 @@ __all__ = [
     "DriftCheck",
     "LatencySummary",
     "LogHistogram",
+    "bernoulli_log_evalue",
     "early_stopping_estimate",
     "min_queries_for_early_stopping",
     "order_statistic_bounds",
+    "paired_quantile_log_evalue",
+    "paired_ratio_bounds",
+    "proportion_cs",
+    "proportion_log_evalues",
     "quantile",
     "quantile_ci",
+    "quantile_cs",
+    "quantile_cs_ranks",
 ]
