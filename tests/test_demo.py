@@ -19,5 +19,5 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert ("cnn-large", "single-stream") in scenarios and ("cnn-small", "server") in scenarios
     assert doc["sections"][0] == "Measure"
     html = out.read_text()
-    assert "plotly" in html and "End-to-end latency CDF" in html and "vs compute" in html
+    assert "plotly" in html and "End-to-end latency CDF" in html and "Where the time goes" in html
     assert len(Store().list_measurements()) == len(doc["profiles"])
