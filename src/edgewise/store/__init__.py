@@ -14,16 +14,26 @@ from edgewise.store._records import (
     MeasurementRecord,
     ModelRecord,
 )
+from edgewise.store._shadow_records import (
+    DeploymentRecord,
+    ShadowPairRecord,
+    ShadowRunRecord,
+    ShadowVerdictRecord,
+)
 from edgewise.store._store import ENV_VAR, Store, default_url
 
 __all__ = [
     "ENV_VAR",
     "CatalogResultRecord",
     "ChipRecord",
+    "DeploymentRecord",
     "DeviceRecord",
     "LatencyRecord",
     "MeasurementRecord",
     "ModelRecord",
+    "ShadowPairRecord",
+    "ShadowRunRecord",
+    "ShadowVerdictRecord",
     "Store",
     "default_url",
 ]

@@ -119,3 +119,77 @@ catalog_results = Table(
     Column("source", Text, nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# -- shadow runs and the deployment registry (migration 0003_shadow) -------------------
+shadow_runs = Table(
+    "shadow_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("device", String(200), nullable=False),
+    Column("production", JSON, nullable=False),  # {"name", "sha256", "path" | "url"}
+    Column("candidates", JSON, nullable=False),  # [{"name", "sha256", "path" | "url"}]
+    Column("settings", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+shadow_pairs = Table(
+    "shadow_pairs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("shadow_runs.id"), nullable=False, index=True),
+    Column("candidate", String(200), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("request_id", String(200), nullable=False, server_default=""),
+    Column("outcome", String(20), nullable=False),  # ok | timeout | error | unavailable
+    Column("production_ms", Float, nullable=False),
+    Column("production_compute_ms", Float, nullable=True),
+    Column("production_io_ms", Float, nullable=True),
+    Column("candidate_ms", Float, nullable=True),  # NULL: censored (timeout / error)
+    Column("candidate_compute_ms", Float, nullable=True),
+    Column("candidate_io_ms", Float, nullable=True),
+    Column("lag_ms", Float, nullable=True),
+    Column("max_abs_diff", Float, nullable=True),
+    Column("rel_diff", Float, nullable=True),
+    Column("top1_agree", Boolean, nullable=True),
+    Column("cosine", Float, nullable=True),
+    Column("agree", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+shadow_verdicts = Table(
+    "shadow_verdicts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("shadow_runs.id"), nullable=False, index=True),
+    Column("candidate", String(200), nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("requests_used", Integer, nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event", String(20), nullable=False),  # gate | promote | rollback
+    Column("model_name", String(200), nullable=False),
+    Column("model_sha256", String(64), nullable=False, index=True),
+    Column("device", String(200), nullable=False, index=True),
+    Column("verdict", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("source", String(40), nullable=False),  # measurement | predictor | shadow | manual
+    Column("slo_ms", Float, nullable=True),
+    Column("percentile", Float, nullable=True),
+    Column("predicted_ms", Float, nullable=True),
+    Column("predicted_lo_ms", Float, nullable=True),
+    Column("predicted_hi_ms", Float, nullable=True),
+    Column("observed_ms", Float, nullable=True),
+    Column("run_id", Integer, ForeignKey("shadow_runs.id"), nullable=True),
+    Column("detail", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
