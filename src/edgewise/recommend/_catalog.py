@@ -216,7 +216,9 @@ class Catalog:
                     benchmark=bench,
                     scenario=scen,
                     metric=metric,
-                    value_ms=float(np.exp(np.median(np.log(vals)))),
+                    value_ms=float(
+                        np.clip(np.exp(np.median(np.log(vals))), vals.min(), vals.max())
+                    ),
                     min_ms=float(vals.min()),
                     max_ms=float(vals.max()),
                     n_results=len(rs),

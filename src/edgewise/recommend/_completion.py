@@ -80,8 +80,14 @@ class LowRankCompleter:
         groups: Sequence[Hashable] | np.ndarray | None = None,
         col_features: Mapping[Hashable, Sequence[float]] | None = None,
         row_features: Mapping[Hashable, Sequence[float]] | None = None,
+        col_families: Mapping[Hashable, Hashable] | None = None,
     ) -> LowRankCompleter:
-        """Fit on observed cells (values in ms, > 0); returns ``self``."""
+        """Fit on observed cells (values in ms, > 0); returns ``self``.
+
+        ``col_families`` groups columns (e.g. all MobileNet-v2 variants): a cell's support
+        then counts only the row's observations in the cell's family, so a chip that never
+        ran anything like the model gets the wide, prior-only interval.
+        """
         if self.rank < 0 or self.reg <= 0 or self.bias_reg <= 0:
             raise ConfigError("rank must be >= 0 and the penalties > 0")
         if not 0.0 < self.confidence < 1.0:
@@ -103,10 +109,18 @@ class LowRankCompleter:
         y = np.log(vals)
         self.row_feat_ = _feature_matrix(self.row_index_, row_features)
         self.col_feat_ = _feature_matrix(self.col_index_, col_features)
+        families = dict(col_families or {})
+        fam_codes: dict[Hashable, int] = {}
+        self.col_family_ = np.array(
+            [fam_codes.setdefault(families.get(col, 0), len(fam_codes)) for col in self.col_index_],
+            dtype=np.int64,
+        )
+        self.n_families_ = max(1, len(fam_codes))
         state = self._als(r, c, y, len(self.row_index_), len(self.col_index_))
         self.mu_, self.row_params_, self.col_params_ = state
         self.row_count_ = np.bincount(r, minlength=len(self.row_index_))
         self.col_count_ = np.bincount(c, minlength=len(self.col_index_))
+        self._fit_r, self._fit_c = r, c
         self.residuals_by_bin_ = self._calibrate(r, c, y, groups)
         return self
 
@@ -184,7 +198,7 @@ class LowRankCompleter:
         has_prior = ~np.isnan(self.col_feat_[c[test], 0])
         # a cell is predictable only where its row was seen and its column seen or featured
         ok = (rc > 0) & ((cc > 0) | has_prior)
-        b = support_bin(np.minimum(rc, cc))
+        b = support_bin(self._support(r[train], c[train], r[test], c[test]))
         for bi, e in zip(b[ok], (y[test] - pred)[ok], strict=True):
             bins[int(bi)].append(float(e))
 
@@ -214,12 +228,21 @@ class LowRankCompleter:
         r, c = self._lookup(rows, cols)
         return np.exp(self.mu_ + _raw(self.row_params_, self.col_params_, r, c))
 
+    def _support(
+        self, r_fit: np.ndarray, c_fit: np.ndarray, r: np.ndarray, c: np.ndarray
+    ) -> np.ndarray:
+        """min(row's observations in the column's family, the column's observations)."""
+        n_rows, n_cols, k = self.row_feat_.shape[0], self.col_feat_.shape[0], self.n_families_
+        fam_count = np.bincount(r_fit * k + self.col_family_[c_fit], minlength=n_rows * k)
+        col_count = np.bincount(c_fit, minlength=n_cols)
+        return np.minimum(fam_count[r * k + self.col_family_[c]], col_count[c])
+
     def support(
         self, rows: Sequence[Hashable] | np.ndarray, cols: Sequence[Hashable] | np.ndarray
     ) -> np.ndarray:
-        """min(observations in the row, in the column) for each cell."""
+        """min(the row's observations in the column's family, the column's) for each cell."""
         r, c = self._lookup(rows, cols)
-        return np.minimum(self.row_count_[r], self.col_count_[c])
+        return self._support(self._fit_r, self._fit_c, r, c)
 
     def halfwidths(self, support: np.ndarray, *, confidence: float | None = None) -> np.ndarray:
         """Log-space half-widths for cells with the given support."""

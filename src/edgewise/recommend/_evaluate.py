@@ -114,8 +114,10 @@ def evaluate_heldout(
                     unpredictable += 1
                     continue
                 sup = int(comp.support([g[0]], [cell.column])[0])
+                col_seen = comp.col_count_[comp.col_index_[cell.column]] > 0
                 has_prior = not np.isnan(comp.col_feat_[comp.col_index_[cell.column], 0])
-                if sup == 0 and not has_prior:
+                row_seen = comp.row_count_[comp.row_index_[g[0]]] > 0
+                if not row_seen or not (col_seen or has_prior):
                     unpredictable += 1
                     continue
                 p = float(comp.predict([g[0]], [cell.column])[0])

@@ -60,5 +60,6 @@ def ranking_figure(rec: Recommendation, *, limit: int = 25) -> Any:
         },
         height=max(320, 28 * len(options) + 140),
         margin={"l": 320},
+        showlegend=True,
     )
     return fig

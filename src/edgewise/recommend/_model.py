@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,17 @@ PREDICTABLE_SCENARIOS_EXCLUDE = ("Server", "Interactive", "Offline")
 
 def predictable(cell: LatencyCell) -> bool:
     return cell.scenario not in PREDICTABLE_SCENARIOS_EXCLUDE
+
+
+def family(benchmark: str) -> str:
+    """The model family of a benchmark: variants of one network share it.
+
+    >>> family("mobilenet-v2-0.75-160-int8"), family("nasbench201/12"), family("bert")
+    ('mobilenet-v2', 'nasbench201', 'bert')
+    """
+    head = benchmark.split("/")[0]
+    m = re.match(r"^(mobilenet-v\d|efficientnet)", head)
+    return m.group(1) if m else head
 
 
 def column_features(
@@ -97,7 +109,7 @@ class CatalogModel:
         self.extra_columns = dict(extra_columns)
         train = [c for c in cells if predictable(c)]
         self._components = _Components((c.chip, c.column) for c in train)
-        featured = {c.column for c in train if _features_of(c) is not None} | set(extra_columns)
+        featured = {c.column for c in train if _features_of(c) is not None}
         self._featured_roots = {self._components.find("c:" + col) for col in featured}
         self.chips = sorted({c.chip for c in cells})
         self._trained_chips = sorted({c.chip for c in train})
@@ -127,6 +139,8 @@ class CatalogModel:
             [c.value_ms for c in use],
             groups=[f"{c.chip}|{c.benchmark}|{c.scenario}" for c in use],
             col_features=feats,
+            col_families={c.column: family(c.benchmark) for c in use}
+            | {k: family(k.split("|")[0]) for k in extra},
         )
         return cls(every, completer, extra)
 
@@ -135,11 +149,12 @@ class CatalogModel:
         measured = {ch for (ch, col) in self.cells if col == column}
         comp = self._components
         if ("c:" + column) in comp.parent:
-            root = comp.find("c:" + column)
-            measured |= {ch for ch in self._trained_chips if comp.find("r:" + ch) == root}
-        elif column in self.extra_columns:
-            roots = self._featured_roots
-            measured |= {ch for ch in self._trained_chips if comp.find("r:" + ch) in roots}
+            roots = {comp.find("c:" + column)}
+        else:
+            roots = set()
+        if column in self.extra_columns:
+            roots |= self._featured_roots
+        measured |= {ch for ch in self._trained_chips if comp.find("r:" + ch) in roots}
         return sorted(measured)
 
     def estimate(

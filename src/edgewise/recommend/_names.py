@@ -184,6 +184,10 @@ def resolve(kind: str, name: str, known: Iterable[str]) -> str:
     partial = [k for k in known_list if low and low in k.lower()]
     if len(partial) == 1:
         return partial[0]
+    word = re.compile(rf"(?<![\w-]){re.escape(low)}(?![\w-])")
+    whole = [k for k in partial if word.search(k.lower())]
+    if len(whole) == 1:
+        return whole[0]
     if len(partial) > 1:
         shown = ", ".join(repr(p) for p in sorted(partial)[:5])
         more = f" and {len(partial) - 5} more" if len(partial) > 5 else ""

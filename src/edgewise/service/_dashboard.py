@@ -102,7 +102,7 @@ function draw(rec, none) {
     yaxis: {autorange: "reversed", categoryorder: "array", categoryarray: opts.map(x => x.chip)},
     shapes: [{type: "line", xref: "x", yref: "paper", x0: rec.slo_ms, x1: rec.slo_ms, y0: 0, y1: 1,
               line: {color: "#c00", dash: "dash"}}],
-    height: Math.max(320, 28 * opts.length + 140), margin: {l: 320}});
+    height: Math.max(320, 28 * opts.length + 140), margin: {l: 320}, showlegend: true});
   const t = document.getElementById("table");
   t.innerHTML = "<tr><th>#</th><th>chip</th><th>latency ms</th><th>interval</th><th>source</th>" +
     "<th>fit</th><th>why</th></tr>";

@@ -1,0 +1,83 @@
+"""The HTTP API in-process through httpx.ASGITransport."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from edgewise.service import create_app
+from edgewise.store import Store
+
+
+def _call(app: Any, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, url, **kwargs)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def app(tiny_store: Store) -> Any:
+    return create_app(store=tiny_store)
+
+
+def test_chips(app: Any) -> None:
+    chips = _call(app, "GET", "/api/chips").json()
+    assert chips and {"name", "kind", "specs", "results"} <= set(chips[0])
+    mcus = _call(app, "GET", "/api/chips", params={"kind": "mcu"}).json()
+    assert mcus and all(c["kind"] == "mcu" for c in mcus)
+    one = _call(app, "GET", "/api/chips/32-bit Arm Cortex-M0+")
+    assert one.status_code == 200 and one.json()["latency"]
+    unknown = _call(app, "GET", "/api/chips/Cortex-M0 plus plus")
+    assert unknown.status_code == 404 and "unknown chip" in unknown.json()["error"]
+
+
+def test_recommend(app: Any) -> None:
+    r = _call(app, "POST", "/api/recommend", json={"benchmark": "keyword_spotting", "slo_ms": 100})
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["fits"] and doc["ranked"][0]["chip"] == doc["best"]["chip"]
+    assert all(o["lower_ms"] <= o["latency_ms"] <= o["upper_ms"] for o in doc["ranked"])
+
+
+def test_recommend_errors(app: Any) -> None:
+    none = _call(
+        app, "POST", "/api/recommend", json={"benchmark": "keyword_spotting", "slo_ms": 1e-6}
+    )
+    assert none.status_code == 422
+    assert none.json()["error"].startswith("no chip fits")
+    assert none.json()["recommendation"]["nearest_misses"]
+    typo = _call(app, "POST", "/api/recommend", json={"benchmark": "keyword_spoting", "slo_ms": 1})
+    assert typo.status_code == 404 and typo.json()["suggestions"] == ["keyword_spotting"]
+    bad = _call(app, "POST", "/api/recommend", json={"benchmark": "x", "slo_ms": -1})
+    assert bad.status_code == 422
+    pct = _call(
+        app,
+        "POST",
+        "/api/recommend",
+        json={"benchmark": "keyword_spotting", "slo_ms": 5, "percentile": 99},
+    )
+    assert pct.status_code == 400 and "available percentiles" in pct.json()["error"]
+    onnx = _call(app, "POST", "/api/recommend", json={"benchmark": "m.onnx", "slo_ms": 5})
+    assert onnx.status_code == 400
+
+
+def test_openapi_and_dashboard(app: Any) -> None:
+    spec = _call(app, "GET", "/openapi.json").json()
+    assert {"/api/recommend", "/api/chips"} <= set(spec["paths"])
+    assert _call(app, "GET", "/docs").status_code == 200
+    page = _call(app, "GET", "/")
+    assert page.status_code == 200 and "/api/recommend" in page.text
+    js = _call(app, "GET", "/static/plotly.min.js")
+    assert js.status_code == 200 and "plotly" in js.text[:2000].lower()
+
+
+def test_empty_store_says_import() -> None:
+    app = create_app(store=Store("sqlite://"))
+    r = _call(app, "POST", "/api/recommend", json={"benchmark": "resnet50", "slo_ms": 1})
+    assert r.status_code == 400 and "catalog import" in r.json()["error"]

@@ -1,0 +1,75 @@
+"""The dashboard in a real headless Chromium against a real uvicorn server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from edgewise.service import create_app
+from edgewise.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_store: Store) -> Iterator[str]:
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(store=tiny_store), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_dashboard_draws_the_ranking(server: str) -> None:
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    expected = httpx.post(
+        f"{server}/api/recommend", json={"benchmark": "keyword_spotting", "slo_ms": 100}
+    ).json()
+    n_points = len(expected["ranked"][:25])
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{server}/?benchmark=keyword_spotting&slo_ms=100")
+            page.wait_for_selector("body[data-points]", timeout=20_000)
+            points = page.locator("#chart .scatterlayer .trace .points path")
+            assert points.count() == n_points
+            legend = page.locator("#chart .legend .legendtext").all_text_contents()
+            sources = {o["source"] for o in expected["ranked"][:25]}
+            assert set(legend) == sources  # plotly shows a legend entry per colour
+            assert page.locator("#table tr").count() == n_points + 1
+            assert expected["best"]["chip"] in page.locator("#status").inner_text()
+        finally:
+            browser.close()
