@@ -14,10 +14,12 @@ from edgewise.cli._app import app
 _COMMAND_MODULES = (
     "_catalog",
     "_demo",
+    "_deploy",
     "_measurements",
     "_profile",
     "_recommend",
     "_serve",
+    "_shadow",
 )
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"edgewise.cli.{_name}")

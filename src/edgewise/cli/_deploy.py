@@ -1,0 +1,96 @@
+"""``edgewise gate`` and ``edgewise deployments list``: the pre-deploy gate and the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgewise.cli._app import JSON_OPTION, app, console, print_json
+
+deployments_app = typer.Typer(
+    help="The deployment registry: gate decisions, promotions and rollbacks.",
+    no_args_is_help=True,
+)
+app.add_typer(deployments_app, name="deployments")
+
+
+@app.command("gate")
+def gate(
+    model: Path = typer.Argument(..., help="Model file (.onnx or .tflite)."),
+    device: str = typer.Option(..., "--device", help="Target device name (as stored by profile)."),
+    slo_ms: float = typer.Option(..., "--slo-ms", help="Latency SLO in milliseconds."),
+    percentile: float = typer.Option(99.0, "--percentile", help="Percentile the SLO applies to."),
+    confidence: float = typer.Option(0.95, "--confidence", help="Confidence of the interval."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Does MODEL meet the SLO on DEVICE? Exit 0 fits, 1 does not fit, 3 uncertain; recorded.
+
+    Example: edgewise gate model.onnx --device raspi4 --slo-ms 20 --percentile 99
+    """
+    from edgewise.deploy import gate as run_gate
+
+    result = run_gate(
+        model, device=device, slo_ms=slo_ms, percentile=percentile, confidence=confidence
+    )
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        color = {0: "green", 1: "red", 3: "yellow"}[result.exit_code]
+        console.print(f"[bold {color}]{result.decision}[/]: {result.reason}", highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+@deployments_app.command("list")
+def list_cmd(
+    model: str | None = typer.Option(None, "--model", help="Model sha256 (or a prefix)."),
+    device: str | None = typer.Option(None, "--device", help="Only this device."),
+    event: str | None = typer.Option(None, "--event", help="gate, promote or rollback."),
+    limit: int = typer.Option(50, "--limit", help="At most this many, newest first."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Deployment events, newest first: model sha, device, predicted vs observed, verdict, reason.
+
+    Example: edgewise deployments list --device raspi4 --json
+    """
+    from rich.table import Table
+
+    from edgewise.deploy import list_deployments
+
+    events = list_deployments(model_sha256=model, device=device, event=event, limit=limit)
+    if json_out:
+        print_json([e.to_dict() for e in events])
+        return
+    if not events:
+        console.print("no deployment events yet")
+        return
+
+    def ms(x: float | None) -> str:
+        return "" if x is None else f"{x:.3f}"
+
+    table = Table(
+        "id",
+        "time",
+        "event",
+        "model",
+        "sha",
+        "device",
+        "predicted ms",
+        "observed ms",
+        "verdict",
+        "reason",
+    )
+    for e in events:
+        table.add_row(
+            str(e.id),
+            e.created_at.strftime("%Y-%m-%d %H:%M:%S") if e.created_at else "",
+            e.event,
+            e.model_name,
+            e.model_sha256[:12],
+            e.device,
+            ms(e.predicted_ms),
+            ms(e.observed_ms),
+            e.verdict,
+            e.reason,
+        )
+    console.print(table)

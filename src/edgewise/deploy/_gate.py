@@ -1,0 +1,193 @@
+"""The pre-deploy gate: does MODEL meet a latency SLO on DEVICE? fits / does not fit / uncertain.
+
+The evidence is the newest stored measurement of that model (by sha256) on that
+device: the percentile's distribution-free confidence interval from its raw
+latencies (``edgewise.stats.quantile_ci``). With no measurement it asks the
+predictor (``predicted_latency``) for an interval. The decision:
+
+* ``fits`` (exit 0) when the interval's upper end is at most the SLO;
+* ``does not fit`` (exit 1) when its lower end is above the SLO;
+* ``uncertain`` (exit 3) when the interval straddles the SLO.
+
+>>> result = gate("model.onnx", device="pixel7", slo_ms=20.0)   # doctest: +SKIP
+>>> result.decision, result.exit_code                            # doctest: +SKIP
+('fits', 0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgewise.errors import ConfigError, DataError, UnknownNameError
+from edgewise.store import DeploymentRecord, Store
+
+FITS, DOES_NOT_FIT, UNCERTAIN = "fits", "does not fit", "uncertain"
+EXIT_CODES = {FITS: 0, DOES_NOT_FIT: 1, UNCERTAIN: 3}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A gate decision with the numbers behind it."""
+
+    model: str
+    model_sha256: str
+    device: str
+    slo_ms: float
+    percentile: float
+    decision: str
+    estimate_ms: float
+    lo_ms: float
+    hi_ms: float
+    confidence: float
+    source: str  # measurement | predictor
+    reason: str
+    measurement_id: int | None = None
+    samples: int = 0
+    event_id: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.decision]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "model_sha256": self.model_sha256,
+            "device": self.device,
+            "slo_ms": self.slo_ms,
+            "percentile": self.percentile,
+            "decision": self.decision,
+            "exit_code": self.exit_code,
+            "estimate_ms": self.estimate_ms,
+            "lo_ms": _finite(self.lo_ms),
+            "hi_ms": _finite(self.hi_ms),
+            "confidence": self.confidence,
+            "source": self.source,
+            "reason": self.reason,
+            "measurement_id": self.measurement_id,
+            "samples": self.samples,
+            "event_id": self.event_id,
+        }
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def decide(*, lo_ms: float, hi_ms: float, slo_ms: float) -> str:
+    """The three-way rule on an interval ``[lo_ms, hi_ms]``.
+
+    >>> decide(lo_ms=1, hi_ms=2, slo_ms=3), decide(lo_ms=4, hi_ms=5, slo_ms=3), decide(lo_ms=2, hi_ms=4, slo_ms=3)
+    ('fits', 'does not fit', 'uncertain')
+    """
+    if hi_ms <= slo_ms:
+        return FITS
+    if lo_ms > slo_ms:
+        return DOES_NOT_FIT
+    return UNCERTAIN
+
+
+def predicted_latency(
+    model: str | Path, *, device: str, percentile: float
+) -> tuple[float, float, float] | None:
+    """``(estimate, lo, hi)`` ms from the latency predictor, or None when none is available.
+
+    The predictor package (``edgewise.predict``) is not in this build yet, so this
+    returns None and the gate relies on stored measurements.
+    """
+    return None
+
+
+def gate(
+    model: str | Path,
+    *,
+    device: str,
+    slo_ms: float,
+    percentile: float = 99.0,
+    confidence: float = 0.95,
+    store: Store | None = None,
+    record: bool = True,
+) -> GateResult:
+    """Decide whether ``model`` meets ``slo_ms`` at ``percentile`` on ``device``; record it."""
+    from edgewise.runtime import load_model_info
+    from edgewise.stats import quantile, quantile_ci
+
+    if not (math.isfinite(slo_ms) and slo_ms > 0):
+        raise ConfigError(f"--slo-ms must be a positive number of milliseconds, got {slo_ms}")
+    if not 0.0 < percentile < 100.0:
+        raise ConfigError(f"--percentile must be in (0, 100), got {percentile}")
+    info = load_model_info(model)
+    store = store or Store()
+    q = percentile / 100.0
+    rows = store.list_measurements(
+        model_sha256=info.sha256, device=device, limit=1, with_latencies=True
+    )
+    label = f"p{percentile:g}"
+    if rows:
+        m = rows[0]
+        lat = m.latencies_ms
+        if not lat:
+            raise DataError(f"measurement {m.id} has no raw latencies to gate on")
+        est = quantile(lat, q)
+        lo, hi = quantile_ci(lat, q, confidence=confidence)
+        source, mid, n = "measurement", m.id, len(lat)
+        basis = f"measured {label} {est:.3f} ms, {confidence:.0%} CI [{lo:.3f}, {hi:.3f}] ms from {n} queries (measurement {mid})"
+    else:
+        pred = predicted_latency(info.path, device=device, percentile=percentile)
+        if pred is None:
+            known = sorted({d.name for d in store.list_devices()})
+            if device not in known:
+                raise UnknownNameError("device", device, known)
+            raise DataError(
+                f"no stored measurement of {info.name} ({info.sha256[:12]}) on {device} and no "
+                f"latency predictor available: run `edgewise profile {info.path.name}` on {device} first"
+            )
+        est, lo, hi = pred
+        source, mid, n = "predictor", None, 0
+        basis = f"predicted {label} {est:.3f} ms, interval [{lo:.3f}, {hi:.3f}] ms"
+    decision = decide(lo_ms=lo, hi_ms=hi, slo_ms=slo_ms)
+    why = {
+        FITS: f"the whole interval is within the SLO of {slo_ms:g} ms",
+        DOES_NOT_FIT: f"even the interval's lower end is over the SLO of {slo_ms:g} ms",
+        UNCERTAIN: f"the interval straddles the SLO of {slo_ms:g} ms: measure more or shadow it",
+    }[decision]
+    reason = f"{decision}: {basis}; {why}"
+    event_id = None
+    if record:
+        event_id = store.add_deployment(
+            DeploymentRecord(
+                event="gate",
+                model_name=info.name,
+                model_sha256=info.sha256,
+                device=device,
+                verdict=decision,
+                reason=reason,
+                source=source,
+                slo_ms=slo_ms,
+                percentile=percentile,
+                predicted_ms=est,
+                predicted_lo_ms=_finite(lo),
+                predicted_hi_ms=_finite(hi),
+                detail={"measurement_id": mid, "samples": n, "confidence": confidence},
+            )
+        )
+    return GateResult(
+        model=info.name,
+        model_sha256=info.sha256,
+        device=device,
+        slo_ms=slo_ms,
+        percentile=percentile,
+        decision=decision,
+        estimate_ms=est,
+        lo_ms=lo,
+        hi_ms=hi,
+        confidence=confidence,
+        source=source,
+        reason=reason,
+        measurement_id=mid,
+        samples=n,
+        event_id=event_id,
+    )

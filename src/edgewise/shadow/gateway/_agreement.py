@@ -1,0 +1,68 @@
+"""Output agreement between production's and a candidate's answer to the same request.
+
+>>> import numpy as np
+>>> a = Agreement.of([np.array([[0.1, 0.9]])], [np.array([[0.2, 0.8]])])
+>>> a.top1_agree, a.agree, round(a.max_abs_diff, 3)
+(True, True, 0.1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Default relative tolerance for outputs that are not classifier scores.
+REL_TOL = 1e-2
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How close two answers are, over all outputs together.
+
+    ``max_abs_diff`` and ``rel_diff`` (= max abs diff / max |production|) over every
+    element; ``cosine`` similarity of the flattened outputs; ``top1_agree`` compares
+    the arg-max of the first output whose last axis has 2+ float scores (None when
+    no output looks like a classifier's). ``agree`` is ``top1_agree`` when defined,
+    else ``rel_diff <= rel_tol``. Outputs of different shapes, or non-finite
+    candidate values, never agree.
+    """
+
+    max_abs_diff: float | None
+    rel_diff: float | None
+    top1_agree: bool | None
+    cosine: float | None
+    agree: bool
+
+    @classmethod
+    def of(
+        cls,
+        production: Sequence[np.ndarray],
+        candidate: Sequence[np.ndarray],
+        *,
+        rel_tol: float = REL_TOL,
+    ) -> Agreement:
+        if len(production) != len(candidate) or any(
+            p.shape != c.shape for p, c in zip(production, candidate, strict=False)
+        ):
+            return cls(None, None, None, None, False)
+        if not production:
+            return cls(0.0, 0.0, None, None, True)
+        p = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in production])
+        c = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in candidate])
+        if not np.isfinite(c).all():
+            return cls(None, None, False, None, False)
+        diff = float(np.max(np.abs(p - c))) if p.size else 0.0
+        scale = float(np.max(np.abs(p))) if p.size else 0.0
+        rel = diff / scale if scale > 0 else (0.0 if diff == 0 else math.inf)
+        norm = float(np.linalg.norm(p) * np.linalg.norm(c))
+        cosine = float(np.dot(p, c) / norm) if norm > 0 else None
+        top1 = None
+        for pa, ca in zip(production, candidate, strict=True):
+            if pa.ndim >= 1 and pa.shape[-1] >= 2 and np.asarray(pa).dtype.kind == "f":
+                top1 = bool(np.array_equal(np.argmax(pa, axis=-1), np.argmax(ca, axis=-1)))
+                break
+        agree = top1 if top1 is not None else rel <= rel_tol
+        return cls(diff, rel, top1, cosine, bool(agree))

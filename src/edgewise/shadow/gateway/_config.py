@@ -1,0 +1,117 @@
+"""Settings of a shadow gateway: who is production, who are candidates, how to judge.
+
+>>> cfg = ShadowConfig(production="prod.onnx", candidates=("cand.onnx",))
+>>> cfg.mirror_percent, cfg.host
+(100.0, '127.0.0.1')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgewise.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ShadowConfig:
+    """Everything ``edgewise shadow serve`` takes.
+
+    Production is a model file (``production``, run in a local worker process) or an
+    existing OIP server (``production_url``, proxy mode); so is each candidate.
+    ``candidate_cpus`` holds one CPU set per candidate, or one shared by all.
+    """
+
+    production: str | None = None
+    candidates: tuple[str, ...] = ()
+    production_url: str | None = None
+    candidate_urls: tuple[str, ...] = ()
+    name: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mirror_percent: float = 100.0
+    production_cpus: tuple[int, ...] = ()
+    candidate_cpus: tuple[tuple[int, ...], ...] = ()
+    threads: int | None = None
+    auto: bool = False
+    device: str | None = None
+    quantiles: tuple[float, ...] = (0.5, 0.99)
+    tolerance: float = 0.10
+    alpha: float = 0.05
+    max_disagreement: float | None = 0.01
+    warmup: int = 100
+    look_every: int = 500
+    max_requests: int = 60_000
+    candidate_timeout_ms: float = 1000.0
+    queue_size: int = 64
+    max_body_bytes: int = 64 << 20
+    flush_interval_s: float = 0.5
+    rel_tol: float = 1e-2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.production is None) == (self.production_url is None):
+            raise ConfigError("give production as a model file or as --production-url, not both")
+        if not self.candidates and not self.candidate_urls:
+            raise ConfigError("give at least one --candidate MODEL or --candidate-url URL")
+        if not 0.0 <= self.mirror_percent <= 100.0 or math.isnan(self.mirror_percent):
+            raise ConfigError(f"--mirror-percent must be in [0, 100], got {self.mirror_percent}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"--port must be in [0, 65535], got {self.port}")
+        n = len(self.candidates) + len(self.candidate_urls)
+        if len(self.candidate_cpus) not in (0, 1, n):
+            raise ConfigError(
+                f"give --candidate-cpus once (shared) or once per candidate ({n}), "
+                f"got {len(self.candidate_cpus)}"
+            )
+        for label, value, low in (
+            ("--candidate-timeout-ms", self.candidate_timeout_ms, 1.0),
+            ("--queue-size", self.queue_size, 1),
+            ("--max-body-bytes", self.max_body_bytes, 1024),
+            ("--flush-interval", self.flush_interval_s, 0.01),
+        ):
+            if not value >= low:
+                raise ConfigError(f"{label} must be >= {low}, got {value}")
+        for path in (self.production, *self.candidates):
+            if path is not None and not Path(path).expanduser().is_file():
+                raise ConfigError(f"model file not found: {path}")
+
+    def cpus_for(self, index: int) -> tuple[int, ...]:
+        """The CPU set of candidate ``index`` (empty: not pinned)."""
+        if not self.candidate_cpus:
+            return ()
+        return self.candidate_cpus[0 if len(self.candidate_cpus) == 1 else index]
+
+    def served_name(self) -> str:
+        """The model name clients use: ``name``, else the production file's stem."""
+        if self.name:
+            return self.name
+        if self.production is not None:
+            return Path(self.production).stem
+        base, sep, rest = (self.production_url or "").rstrip("/").partition("/v2/models/")
+        return rest.split("/")[0] if sep else "model"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["candidates"] = list(self.candidates)
+        return out
+
+
+def parse_percent(text: str | float, *, what: str) -> float:
+    """``"10%"`` or ``"0.1"`` -> 0.1.
+
+    >>> parse_percent("10%", what="tolerance"), parse_percent("0.05", what="alpha")
+    (0.1, 0.05)
+    """
+    raw = str(text).strip()
+    try:
+        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{what} must be a fraction like 0.1 or a percentage like 10%, got {text!r}"
+        ) from None
+    if math.isnan(value) or value < 0:
+        raise ConfigError(f"{what} must be >= 0, got {text!r}")
+    return value

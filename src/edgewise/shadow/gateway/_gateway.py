@@ -1,0 +1,541 @@
+"""The shadow gateway: serve production, mirror to candidates, pair, judge, promote.
+
+Only production's answer is returned. Each candidate gets a copy of a request
+(``mirror_percent`` of them) right after production does, on the same event-loop
+turn, unless its bounded queue of in-flight mirrored requests is full; then the copy
+is dropped and counted. Production never waits for a candidate.
+
+>>> gw = ShadowGateway(ShadowConfig(production="a.onnx", candidates=("b.onnx",)))  # doctest: +SKIP
+>>> await gw.start(); body, headers = await gw.infer(raw, header_length=None)     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import itertools
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgewise.errors import ConfigError, UnknownNameError
+from edgewise.runtime import TensorSpec, load_model_info
+from edgewise.shadow._judge import Judge
+from edgewise.shadow._verdict import Decision, Verdict
+from edgewise.shadow.gateway import _wire as wire
+from edgewise.shadow.gateway._config import ShadowConfig
+from edgewise.shadow.gateway._oip import (
+    DATATYPES,
+    OipError,
+    encode_infer_response,
+    model_metadata,
+    parse_infer_request,
+)
+from edgewise.shadow.gateway._recorder import PairEvent, Recorder
+from edgewise.shadow.gateway._replica import HttpReplica, Replica, ReplicaFailure, WorkerReplica
+from edgewise.store import DeploymentRecord, ShadowRunRecord, Store
+
+#: Production latencies kept for the status and metrics summaries.
+WINDOW = 4096
+
+
+@dataclass
+class _Member:
+    """Production or a candidate: its replica, identity and counters."""
+
+    name: str
+    replica: Replica
+    source: str  # model path or URL
+    sha256: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    state: str = "shadowing"  # shadowing | promoted | rolled back | production
+    mirrored: int = 0
+    paired: int = 0
+    censored: int = 0
+    dropped: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, Any]:
+        key = "url" if isinstance(self.replica, HttpReplica) else "path"
+        return {"name": self.name, "sha256": self.sha256, key: self.source}
+
+
+def _specs_from_metadata(doc: dict[str, Any], key: str) -> tuple[TensorSpec, ...]:
+    specs = []
+    for t in doc.get(key, []):
+        dtype = DATATYPES.get(t.get("datatype", ""))
+        if dtype is None:
+            raise ConfigError(f"remote tensor {t.get('name')!r} has unsupported datatype")
+        shape = tuple(int(d) if int(d) >= 0 else "?" for d in t.get("shape", []))
+        specs.append(TensorSpec(name=t["name"], dtype=dtype, shape=shape))
+    return tuple(specs)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    out, k = name, 2
+    while out in taken:
+        out, k = f"{name}-{k}", k + 1
+    taken.add(out)
+    return out
+
+
+class ShadowGateway:
+    """Production plus shadow candidates behind one OIP v2 model name."""
+
+    def __init__(self, config: ShadowConfig, *, store: Store | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.name = config.served_name()
+        self.device = config.device or _device_name()
+        self.production: _Member | None = None
+        self.candidates: list[_Member] = []
+        self.retired: list[_Member] = []
+        self.run_id: int | None = None
+        self.recorder: Recorder | None = None
+        self.requests = 0
+        self.failed = 0
+        self.rejected = 0
+        self.events: list[dict[str, Any]] = []
+        self.started_at = time.time()
+        self._seq = itertools.count(1)
+        self._mirror_acc = 0.0
+        self._latencies: deque[float] = deque(maxlen=WINDOW)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timeout_s = config.candidate_timeout_ms / 1e3
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Check the models, start every replica, open the run in the store."""
+        cfg = self.config
+        self._loop = asyncio.get_running_loop()
+        taken: set[str] = {"production"}
+        members: list[_Member] = []
+        if cfg.production is not None:
+            info = load_model_info(cfg.production)
+            prod = _Member(
+                name="production",
+                replica=WorkerReplica(
+                    name="production",
+                    model=str(info.path),
+                    cpus=cfg.production_cpus,
+                    threads=cfg.threads,
+                ),
+                source=str(info.path),
+                sha256=info.sha256,
+                inputs=info.inputs,
+                outputs=info.outputs,
+                state="production",
+            )
+        else:
+            url = str(cfg.production_url)
+            prod = _Member(
+                name="production",
+                replica=HttpReplica(name="production", url=url, model_name=self.name),
+                source=url,
+                sha256=hashlib.sha256(url.encode()).hexdigest(),
+                inputs=(),
+                outputs=(),
+                state="production",
+            )
+        for i, path in enumerate(cfg.candidates):
+            info = load_model_info(path)
+            name = _unique(info.name, taken)
+            members.append(
+                _Member(
+                    name=name,
+                    replica=WorkerReplica(
+                        name=name, model=str(info.path), cpus=cfg.cpus_for(i), threads=cfg.threads
+                    ),
+                    source=str(info.path),
+                    sha256=info.sha256,
+                    inputs=info.inputs,
+                    outputs=info.outputs,
+                )
+            )
+        for url in cfg.candidate_urls:
+            name = _unique("candidate", taken)
+            members.append(
+                _Member(
+                    name=name,
+                    replica=HttpReplica(name=name, url=url, model_name=self.name),
+                    source=url,
+                    sha256=hashlib.sha256(url.encode()).hexdigest(),
+                    inputs=(),
+                    outputs=(),
+                )
+            )
+        started: list[Replica] = []
+        try:
+            for m in [prod, *members]:  # one at a time: two model loads at once thrash 2 cores
+                await m.replica.start()
+                started.append(m.replica)
+                if isinstance(m.replica, HttpReplica):
+                    meta = m.replica.info["metadata"]
+                    m.inputs = _specs_from_metadata(meta, "inputs")
+                    m.outputs = _specs_from_metadata(meta, "outputs")
+        except BaseException:
+            for r in started:
+                await r.stop(drain_s=0)
+            raise
+        for m in members:
+            _check_compatible(prod, m)
+        self.production, self.candidates = prod, members
+        names = [m.name for m in members]
+        judge = Judge(
+            names,
+            quantiles=cfg.quantiles,
+            tolerance=cfg.tolerance,
+            alpha=cfg.alpha,
+            max_disagreement=cfg.max_disagreement,
+            warmup=cfg.warmup,
+            look_every=cfg.look_every,
+            max_requests=cfg.max_requests,
+        )
+        if self.store is not None:
+            self.run_id = await asyncio.to_thread(
+                self.store.add_shadow_run,
+                ShadowRunRecord(
+                    name=self.name,
+                    device=self.device,
+                    production=prod.identity(),
+                    candidates=[m.identity() for m in members],
+                    settings=_jsonable(cfg.to_dict()),
+                ),
+            )
+        self.recorder = Recorder(
+            judge=judge,
+            store=self.store,
+            run_id=self.run_id,
+            flush_interval_s=cfg.flush_interval_s,
+            rel_tol=cfg.rel_tol,
+            on_verdict=self._verdict_from_thread,
+            keep_latencies=int(cfg.extra.get("keep_latencies", 0)),
+        )
+        self.recorder.start()
+
+    async def stop(self) -> None:
+        """Drain in-flight requests, stop every replica, flush the last records."""
+        for task in list(self._tasks):
+            await task
+        members = [m for m in (self.production, *self.candidates) if m is not None]
+        for m in members:
+            await m.replica.stop(drain_s=2.0)
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.stop)
+
+    # -- serving -----------------------------------------------------------------------
+    def metadata(self) -> dict[str, Any]:
+        prod = self._prod()
+        platform = "onnxruntime_onnx" if isinstance(prod.replica, WorkerReplica) else "proxy"
+        return model_metadata(
+            name=self.name, inputs=prod.inputs, outputs=prod.outputs, platform=platform
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self.production is not None and self.production.replica.alive
+
+    def _prod(self) -> _Member:
+        if self.production is None:
+            raise OipError("the gateway is not started", status=503)
+        return self.production
+
+    def _take_mirror(self) -> bool:
+        self._mirror_acc += self.config.mirror_percent
+        if self._mirror_acc >= 100.0:
+            self._mirror_acc -= 100.0
+            return True
+        return False
+
+    async def infer(
+        self, body: bytes, *, header_length: str | None
+    ) -> tuple[bytes, dict[str, str]]:
+        """Answer one OIP infer request with production's outputs; mirror it."""
+        prod = self._prod()
+        try:
+            req = parse_infer_request(
+                body,
+                header_length=header_length,
+                inputs=prod.inputs,
+                outputs=[o.name for o in prod.outputs],
+            )
+        except OipError:
+            self.rejected += 1
+            raise
+        self.requests += 1
+        seq = next(self._seq)
+        parts = wire.encode_request(seq, req.inputs)
+        fut = prod.replica.submit(seq, req.inputs, parts=parts)
+        t_prod = time.perf_counter_ns()
+        mirrored: list[tuple[_Member, asyncio.Future[wire.Reply], int]] = []
+        if self.candidates and self._take_mirror():
+            for cand in self.candidates:
+                if cand.state != "shadowing":
+                    continue
+                if cand.replica.in_flight >= self.config.queue_size:
+                    cand.dropped += 1
+                    continue
+                cfut = cand.replica.submit(seq, req.inputs, parts=parts, timeout_s=self._timeout_s)
+                cand.mirrored += 1
+                mirrored.append((cand, cfut, time.perf_counter_ns() - t_prod))
+        try:
+            reply = await fut
+        except ReplicaFailure as exc:
+            self.failed += 1
+            for _, cfut, _ in mirrored:
+                cfut.add_done_callback(_consume)
+            raise OipError(
+                f"production failed: {exc}", status=503 if exc.outcome == "unavailable" else 500
+            ) from None
+        self._latencies.append(reply.total_ns / 1e6)
+        for cand, cfut, lag in mirrored:
+            cb = functools.partial(self._paired, cand, seq, req.id, reply, lag)
+            if cfut.done():
+                cb(cfut)
+            else:
+                cfut.add_done_callback(cb)
+        return encode_infer_response(
+            model_name=self.name, request_id=req.id, outputs=reply.outputs, requested=req.outputs
+        )
+
+    def _paired(
+        self,
+        cand: _Member,
+        seq: int,
+        request_id: str,
+        production: wire.Reply,
+        lag_ns: int,
+        fut: asyncio.Future[wire.Reply],
+    ) -> None:
+        reply: wire.Reply | None = None
+        outcome = "ok"
+        try:
+            reply = fut.result()
+        except ReplicaFailure as exc:
+            outcome = exc.outcome
+        except asyncio.CancelledError:
+            outcome = "unavailable"
+        cand.paired += 1
+        cand.outcomes[outcome] = cand.outcomes.get(outcome, 0) + 1
+        if reply is None:
+            cand.censored += 1
+        if self.recorder is not None:
+            self.recorder.put(
+                PairEvent(cand.name, seq, request_id, production, reply, outcome, lag_ns)
+            )
+
+    # -- verdicts, promote, rollback ---------------------------------------------------
+    def _verdict_from_thread(self, verdict: Verdict) -> None:
+        if self._loop is not None and self.config.auto and verdict.final:
+            self._loop.call_soon_threadsafe(self._auto_action, verdict)
+
+    def _auto_action(self, verdict: Verdict) -> None:
+        cand = next((c for c in self.candidates if c.name == verdict.candidate), None)
+        if cand is None or cand.state != "shadowing":
+            return
+        if verdict.verdict == Decision.PASS:
+            coro = self.promote(cand.name, by="auto")
+        elif verdict.verdict == Decision.FAIL:
+            coro = self.rollback(cand.name, by="auto")
+        else:
+            return  # INCONCLUSIVE: production stays; the candidate keeps shadowing
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _find(self, candidate: str | None) -> _Member:
+        active = [c for c in self.candidates if c.state == "shadowing"]
+        if candidate is None:
+            if len(active) != 1:
+                raise ConfigError(
+                    f"name the candidate: {len(active)} are shadowing ({', '.join(c.name for c in active) or 'none'})"
+                )
+            return active[0]
+        for c in active:
+            if c.name == candidate:
+                return c
+        raise UnknownNameError("candidate", candidate, [c.name for c in active])
+
+    async def promote(self, candidate: str | None = None, *, by: str = "manual") -> dict[str, Any]:
+        """Make a candidate production; in-flight requests finish on the old replica."""
+        cand = self._find(candidate)
+        verdict = self._verdict(cand.name)
+        old = self._prod()
+        cand.state = "promoted"
+        self.candidates.remove(cand)
+        self.production = cand  # every request from now on goes to the new replica
+        cand.state = "production"
+        old.state = "retired"
+        self.retired.append(old)
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.reset, [c.name for c in self.candidates])
+        event = await self._record("promote", cand, verdict, by=by)
+        await old.replica.stop(drain_s=30.0)
+        return event
+
+    async def rollback(self, candidate: str | None = None, *, by: str = "manual") -> dict[str, Any]:
+        """Stop shadowing a candidate and record why; production is untouched."""
+        cand = self._find(candidate)
+        verdict = self._verdict(cand.name)
+        cand.state = "rolled back"
+        event = await self._record("rollback", cand, verdict, by=by)
+        await cand.replica.stop(drain_s=1.0)
+        return event
+
+    def _verdict(self, name: str) -> Verdict | None:
+        return None if self.recorder is None else self.recorder.verdicts.get(name)
+
+    async def _record(
+        self, action: str, cand: _Member, verdict: Verdict | None, *, by: str
+    ) -> dict[str, Any]:
+        observed = production_ms = None
+        percentile = None
+        if verdict is not None and verdict.quantiles:
+            top = verdict.quantiles[-1]
+            observed, production_ms, percentile = (
+                top.candidate_ms,
+                top.production_ms,
+                top.level * 100,
+            )
+        reason = f"{by} {action}: " + (verdict.reason if verdict is not None else "no verdict yet")
+        predicted = await asyncio.to_thread(
+            _predicted_ms, cand.source, self.device, percentile or 99.0
+        )
+        record = DeploymentRecord(
+            event=action,
+            model_name=Path(cand.source).stem
+            if isinstance(cand.replica, WorkerReplica)
+            else cand.name,
+            model_sha256=cand.sha256,
+            device=self.device,
+            verdict=str(verdict.verdict) if verdict is not None else str(Decision.PENDING),
+            reason=reason,
+            source="shadow" if by == "auto" else "manual",
+            percentile=percentile,
+            predicted_ms=predicted,
+            observed_ms=_finite(observed),
+            run_id=self.run_id,
+            detail={
+                "candidate": cand.name,
+                "production_ms": _finite(production_ms),
+                "requests_used": verdict.requests_used if verdict is not None else 0,
+                "rule": verdict.rule if verdict is not None else "",
+                "by": by,
+            },
+        )
+        event_id = None
+        if self.store is not None:
+            event_id = await asyncio.to_thread(self.store.add_deployment, record)
+        event = {
+            "id": event_id,
+            "action": action,
+            "candidate": cand.name,
+            "by": by,
+            "verdict": record.verdict,
+            "reason": reason,
+            "time": time.time(),
+        }
+        self.events.append(event)
+        return event
+
+    # -- status ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        prod = self._prod()
+        lat = np.fromiter(self._latencies, dtype=np.float64)
+        verdicts = self.recorder.verdicts if self.recorder is not None else {}
+        out_c = []
+        for c in [*self.candidates]:
+            v = verdicts.get(c.name)
+            out_c.append(
+                {
+                    "name": c.name,
+                    "model": c.source,
+                    "sha256": c.sha256,
+                    "state": c.state,
+                    "mirrored": c.mirrored,
+                    "paired": c.paired,
+                    "censored": c.censored,
+                    "dropped": c.dropped,
+                    "outcomes": dict(c.outcomes),
+                    "disagreements": self.recorder.disagreements[c.name] if self.recorder else 0,
+                    "verdict": str(v.verdict) if v is not None else str(Decision.PENDING),
+                    "rule": v.rule if v is not None else "",
+                    "final": bool(v.final) if v is not None else False,
+                    "reason": v.reason if v is not None else "",
+                    "replica": c.replica.describe(),
+                }
+            )
+        return {
+            "name": self.name,
+            "device": self.device,
+            "run_id": self.run_id,
+            "production": {
+                "name": prod.name if prod.name != "production" else Path(prod.source).stem,
+                "model": prod.source,
+                "sha256": prod.sha256,
+                "replica": prod.replica.describe(),
+                "p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
+                "p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
+            },
+            "requests": self.requests,
+            "failed": self.failed,
+            "rejected": self.rejected,
+            "mirror_percent": self.config.mirror_percent,
+            "auto": self.config.auto,
+            "records_written": self.recorder.written if self.recorder else 0,
+            "candidates": out_c,
+            "events": list(self.events),
+            "uptime_s": time.time() - self.started_at,
+        }
+
+
+def _consume(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and np.isfinite(x) else None
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def _check_compatible(prod: _Member, cand: _Member) -> None:
+    want = {s.name: s.dtype for s in prod.inputs}
+    got = {s.name: s.dtype for s in cand.inputs}
+    if want != got:
+        raise ConfigError(
+            f"candidate {cand.name} takes inputs {got} but production takes {want}: "
+            "a shadow candidate must accept production's requests"
+        )
+
+
+def _device_name() -> str:
+    from edgewise.profile._fingerprint import default_device_name
+
+    return default_device_name()
+
+
+def _predicted_ms(source: str, device: str, percentile: float) -> float | None:
+    """The predictor's latency for ``source`` on ``device`` (None when there is none)."""
+    try:
+        from edgewise.deploy import predicted_latency
+    except ImportError:
+        return None
+    interval = predicted_latency(source, device=device, percentile=percentile)
+    return None if interval is None else interval[0]

@@ -1,0 +1,179 @@
+"""The gateway's HTTP face: OIP v2 routes, ``/metrics``, and the shadow control routes.
+
+Handlers are thin: they read the request, call :class:`ShadowGateway`, and turn
+``OipError`` / ``InputError`` into a 4xx with an OIP error body ``{"error": ...}``.
+Bodies over ``max_body_bytes`` get a 413 before they are read, and a refused
+request never reaches a worker.
+
+Routes: ``GET /v2``, ``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/{name}``,
+``/v2/models/{name}/ready``, ``POST /v2/models/{name}[/versions/{v}]/infer``,
+``GET /metrics``, ``GET /shadow/status``, ``POST /shadow/promote`` and
+``POST /shadow/rollback`` (bearer token).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from edgewise.errors import ConfigError, InputError, UnknownNameError
+from edgewise.shadow.gateway._auth import check_bearer
+from edgewise.shadow.gateway._gateway import ShadowGateway
+from edgewise.shadow.gateway._metrics import render_metrics
+from edgewise.shadow.gateway._oip import HEADER_LENGTH, OipError, error_body
+
+SERVER = {"name": "edgewise-shadow", "version": "1", "extensions": ["binary_tensor_data"]}
+
+
+def _error(message: str, status: int) -> Response:
+    return Response(error_body(message), status_code=status, media_type="application/json")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise OipError(f"bad Content-Length {declared!r}") from None
+        if size > limit:
+            raise OipError(
+                f"request body of {size} bytes is over the {limit}-byte limit", status=413
+            )
+        return await request.body()
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise OipError(f"request body is over the {limit}-byte limit", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = True) -> Any:
+    """The ASGI app (FastAPI) for ``gateway``; starts and stops it with the server."""
+    from fastapi import FastAPI
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await gateway.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await gateway.stop()
+
+    app = FastAPI(
+        title="edgewise shadow gateway",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    limit = gateway.config.max_body_bytes
+
+    def _check_model(name: str) -> None:
+        if name != gateway.name:
+            raise OipError(
+                f"unknown model {name!r} (this gateway serves {gateway.name!r})", status=404
+            )
+
+    async def infer(request: Request) -> Response:
+        try:
+            _check_model(request.path_params["name"])
+            if request.headers.get("content-encoding") not in (None, "identity"):
+                raise OipError("compressed request bodies are not supported", status=415)
+            body = await _read_body(request, limit)
+            out, headers = await gateway.infer(
+                body, header_length=request.headers.get(HEADER_LENGTH)
+            )
+        except OipError as exc:
+            return _error(str(exc), exc.status)
+        return Response(out, headers=headers)
+
+    for path in ("/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer"):
+        app.add_route(path, infer, methods=["POST"])
+
+    @app.get("/v2")
+    async def server_metadata() -> JSONResponse:
+        return JSONResponse(SERVER)
+
+    @app.get("/v2/health/live")
+    async def live() -> JSONResponse:
+        return JSONResponse({"live": True})
+
+    @app.get("/v2/health/ready")
+    async def ready() -> JSONResponse:
+        ok = gateway.ready
+        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+    @app.get("/v2/models/{name}")
+    @app.get("/v2/models/{name}/versions/{version}")
+    async def metadata(name: str) -> Response:
+        if name != gateway.name:
+            return _error(f"unknown model {name!r} (this gateway serves {gateway.name!r})", 404)
+        return JSONResponse(gateway.metadata())
+
+    @app.get("/v2/models/{name}/ready")
+    @app.get("/v2/models/{name}/versions/{version}/ready")
+    async def model_ready(name: str) -> Response:
+        if name != gateway.name:
+            return _error(f"unknown model {name!r}", 404)
+        ok = gateway.ready
+        return JSONResponse({"name": name, "ready": ok}, status_code=200 if ok else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(render_metrics(gateway), media_type="text/plain; version=0.0.4")
+
+    @app.get("/shadow/status")
+    async def status() -> JSONResponse:
+        return JSONResponse(_clean(gateway.status()))
+
+    async def _act(request: Request, action: str) -> Response:
+        if not check_bearer(request.headers.get("authorization"), token):
+            return _error(
+                "this endpoint needs 'Authorization: Bearer <token>' (see docs/shadow.md)", 401
+            )
+        raw = await request.body()
+        try:
+            doc = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            return _error('body must be JSON like {"candidate": "name"}', 400)
+        candidate = doc.get("candidate") if isinstance(doc, dict) else None
+        try:
+            fn = gateway.promote if action == "promote" else gateway.rollback
+            event = await fn(candidate, by="manual")
+        except UnknownNameError as exc:
+            return _error(str(exc), 404)
+        except (ConfigError, InputError) as exc:
+            return _error(str(exc), 409)
+        return JSONResponse(_clean(event))
+
+    @app.post("/shadow/promote")
+    async def promote(request: Request) -> Response:
+        return await _act(request, "promote")
+
+    @app.post("/shadow/rollback")
+    async def rollback(request: Request) -> Response:
+        return await _act(request, "rollback")
+
+    return app
+
+
+def _clean(obj: Any) -> Any:
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj

@@ -1,0 +1,343 @@
+"""Open Inference Protocol v2 (KServe / Triton) REST codec, with the binary tensor extension.
+
+Requests are checked against the model's signature before anything reaches a
+worker; a bad one raises :class:`OipError` (an ``InputError``) with the HTTP status
+to answer. Binary tensors are never copied here: each input keeps a memoryview into
+the request body, and ``TensorData.array()`` is ``numpy.frombuffer`` over it.
+
+>>> from edgewise.runtime import TensorSpec
+>>> spec = [TensorSpec("x", "float32", (1, 2))]
+>>> req = parse_infer_request(b'{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1,2]}]}',
+...                           header_length=None, inputs=spec, outputs=("y",))
+>>> req.inputs[0].array().tolist()
+[[1.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edgewise.errors import InputError
+from edgewise.runtime import TensorSpec
+
+#: OIP datatype -> numpy dtype name (BYTES is not supported: edgewise serves numeric models).
+DATATYPES: dict[str, str] = {
+    "BOOL": "bool",
+    "UINT8": "uint8",
+    "UINT16": "uint16",
+    "UINT32": "uint32",
+    "UINT64": "uint64",
+    "INT8": "int8",
+    "INT16": "int16",
+    "INT32": "int32",
+    "INT64": "int64",
+    "FP16": "float16",
+    "FP32": "float32",
+    "FP64": "float64",
+}
+NUMPY_TO_OIP: dict[str, str] = {v: k for k, v in DATATYPES.items()}
+
+HEADER_LENGTH = "inference-header-content-length"
+
+
+class OipError(InputError):
+    """A request the gateway refuses; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def oip_datatype(dtype: str) -> str:
+    """The OIP datatype of a numpy dtype name (``float32`` -> ``FP32``)."""
+    try:
+        return NUMPY_TO_OIP[np.dtype(dtype).name]
+    except KeyError:
+        raise OipError(f"dtype {dtype} has no OIP datatype", status=500) from None
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """One tensor: name, numpy dtype name, shape and its raw C-order bytes."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    data: memoryview
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
+    def array(self) -> np.ndarray:
+        """The tensor as a numpy array over the same bytes (no copy)."""
+        return np.frombuffer(self.data, dtype=self.dtype).reshape(self.shape)
+
+    @classmethod
+    def from_array(cls, name: str, arr: np.ndarray) -> TensorData:
+        a = np.ascontiguousarray(arr)
+        return cls(
+            name=name, dtype=a.dtype.name, shape=tuple(a.shape), data=memoryview(a).cast("B")
+        )
+
+
+@dataclass(frozen=True)
+class RequestedOutput:
+    name: str
+    binary: bool
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    """A checked inference request: its id, inputs, and how to return outputs."""
+
+    id: str
+    inputs: tuple[TensorData, ...]
+    outputs: tuple[RequestedOutput, ...]
+
+
+def _loads(raw: bytes | memoryview) -> Any:
+    try:
+        return json.loads(bytes(raw))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OipError(f"request body is not valid JSON: {exc}") from None
+
+
+def _shape(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in value
+    ):
+        raise OipError(f"{where}: 'shape' must be a list of non-negative integers, got {value!r}")
+    return tuple(value)
+
+
+def _check_against_spec(spec: TensorSpec, datatype: str, shape: tuple[int, ...]) -> str:
+    want = NUMPY_TO_OIP.get(np.dtype(spec.dtype).name, spec.dtype)
+    if datatype != want:
+        raise OipError(f"input {spec.name!r}: datatype {datatype} but the model expects {want}")
+    if spec.shape and len(shape) != len(spec.shape):
+        raise OipError(
+            f"input {spec.name!r}: shape {list(shape)} has rank {len(shape)} but the model "
+            f"expects {_dims(spec.shape)}"
+        )
+    for want_d, got in zip(spec.shape, shape, strict=False):
+        if isinstance(want_d, int) and want_d != got:
+            raise OipError(
+                f"input {spec.name!r}: shape {list(shape)} does not match the model's "
+                f"{_dims(spec.shape)}"
+            )
+    return spec.dtype
+
+
+def _dims(shape: Sequence[int | str]) -> list[int]:
+    return [d if isinstance(d, int) else -1 for d in shape]
+
+
+def parse_infer_request(
+    body: bytes | bytearray | memoryview,
+    *,
+    header_length: int | str | None,
+    inputs: Sequence[TensorSpec],
+    outputs: Sequence[str],
+) -> InferRequest:
+    """Parse and check an OIP v2 infer request (JSON, or JSON + binary tensors)."""
+    view = memoryview(body)
+    if header_length is None:
+        header, binary = view, view[:0]
+    else:
+        try:
+            n = int(header_length)
+        except ValueError:
+            raise OipError(f"bad Inference-Header-Content-Length {header_length!r}") from None
+        if not 0 < n <= len(view):
+            raise OipError(
+                f"Inference-Header-Content-Length {n} does not fit a body of {len(view)} bytes"
+            )
+        header, binary = view[:n], view[n:]
+    doc = _loads(header)
+    if not isinstance(doc, dict):
+        raise OipError("request body must be a JSON object")
+    items = doc.get("inputs")
+    if not isinstance(items, list) or not items:
+        raise OipError("request needs a non-empty 'inputs' list")
+    params = doc.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise OipError("'parameters' must be an object")
+    specs = {s.name: s for s in inputs}
+    tensors: dict[str, TensorData] = {}
+    offset = 0
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise OipError(f"inputs[{i}] must be an object")
+        name = item.get("name")
+        if not isinstance(name, str):
+            raise OipError(f"inputs[{i}] needs a string 'name'")
+        if name not in specs:
+            raise OipError(f"unknown input {name!r} (model inputs: {', '.join(specs)})")
+        if name in tensors:
+            raise OipError(f"input {name!r} given twice")
+        datatype = item.get("datatype")
+        if datatype not in DATATYPES:
+            raise OipError(
+                f"input {name!r}: unsupported datatype {datatype!r} "
+                f"(supported: {', '.join(DATATYPES)})"
+            )
+        shape = _shape(item.get("shape"), f"input {name!r}")
+        dtype = _check_against_spec(specs[name], datatype, shape)
+        itemsize = np.dtype(dtype).itemsize
+        count = math.prod(shape)
+        iparams = item.get("parameters") or {}
+        size = iparams.get("binary_data_size") if isinstance(iparams, dict) else None
+        if size is not None:
+            if not isinstance(size, int) or size < 0:
+                raise OipError(f"input {name!r}: bad binary_data_size {size!r}")
+            if size != count * itemsize:
+                raise OipError(
+                    f"input {name!r}: binary_data_size {size} but shape {list(shape)} of "
+                    f"{datatype} needs {count * itemsize} bytes"
+                )
+            if offset + size > len(binary):
+                raise OipError(f"input {name!r}: binary data runs past the end of the body")
+            data = binary[offset : offset + size]
+            offset += size
+        else:
+            if "data" not in item:
+                raise OipError(f"input {name!r} has neither 'data' nor binary_data_size")
+            try:
+                arr = np.asarray(item["data"], dtype=dtype)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise OipError(f"input {name!r}: data is not {datatype}: {exc}") from None
+            if arr.size != count:
+                raise OipError(
+                    f"input {name!r}: {arr.size} values but shape {list(shape)} needs {count}"
+                )
+            data = memoryview(np.ascontiguousarray(arr.reshape(shape))).cast("B")
+        tensors[name] = TensorData(name=name, dtype=dtype, shape=shape, data=data)
+    if offset != len(binary):
+        raise OipError(f"body has {len(binary) - offset} bytes of binary data that no input claims")
+    missing = [n for n in specs if n not in tensors]
+    if missing:
+        raise OipError(f"missing input(s): {', '.join(missing)}")
+    binary_default = bool(params.get("binary_data_output", False))
+    wanted = doc.get("outputs")
+    if wanted is None:
+        requested = tuple(RequestedOutput(n, binary_default) for n in outputs)
+    else:
+        if not isinstance(wanted, list):
+            raise OipError("'outputs' must be a list")
+        picked = []
+        for j, out in enumerate(wanted):
+            if not isinstance(out, dict) or not isinstance(out.get("name"), str):
+                raise OipError(f"outputs[{j}] needs a string 'name'")
+            if out["name"] not in outputs:
+                raise OipError(
+                    f"unknown output {out['name']!r} (model outputs: {', '.join(outputs)})"
+                )
+            oparams = out.get("parameters") or {}
+            binary_flag = (
+                oparams.get("binary_data", binary_default)
+                if isinstance(oparams, dict)
+                else binary_default
+            )
+            picked.append(RequestedOutput(out["name"], bool(binary_flag)))
+        requested = tuple(picked)
+    rid = doc.get("id", "")
+    return InferRequest(
+        id=rid if isinstance(rid, str) else str(rid),
+        inputs=tuple(tensors[s.name] for s in inputs),
+        outputs=requested,
+    )
+
+
+def encode_infer_response(
+    *,
+    model_name: str,
+    request_id: str,
+    outputs: Sequence[TensorData],
+    requested: Sequence[RequestedOutput],
+    model_version: str = "1",
+) -> tuple[bytes, dict[str, str]]:
+    """The response body and headers for ``requested`` outputs (binary where asked)."""
+    by_name = {o.name: o for o in outputs}
+    entries: list[dict[str, Any]] = []
+    blobs: list[memoryview] = []
+    for req in requested:
+        out = by_name[req.name]
+        entry: dict[str, Any] = {
+            "name": out.name,
+            "datatype": oip_datatype(out.dtype),
+            "shape": list(out.shape),
+        }
+        if req.binary:
+            entry["parameters"] = {"binary_data_size": out.nbytes}
+            blobs.append(out.data)
+        else:
+            entry["data"] = np.frombuffer(out.data, dtype=out.dtype).tolist()
+        entries.append(entry)
+    doc: dict[str, Any] = {
+        "model_name": model_name,
+        "model_version": model_version,
+        "outputs": entries,
+    }
+    if request_id:
+        doc["id"] = request_id
+    head = json.dumps(doc, separators=(",", ":")).encode()
+    if not blobs:
+        return head, {"content-type": "application/json"}
+    return b"".join([head, *blobs]), {
+        "content-type": "application/octet-stream",
+        "inference-header-content-length": str(len(head)),
+    }
+
+
+def decode_infer_response(
+    body: bytes, *, header_length: int | str | None
+) -> tuple[TensorData, ...]:
+    """Outputs of an OIP response (JSON or binary); used in proxy mode."""
+    view = memoryview(body)
+    n = len(view) if header_length is None else int(header_length)
+    doc = _loads(view[:n])
+    offset = n
+    result = []
+    for out in doc.get("outputs", []):
+        dtype = DATATYPES.get(out.get("datatype", ""))
+        if dtype is None:
+            raise OipError(f"output {out.get('name')!r}: unsupported datatype", status=502)
+        shape = tuple(int(d) for d in out.get("shape", []))
+        size = (out.get("parameters") or {}).get("binary_data_size")
+        if size is not None:
+            data = view[offset : offset + int(size)]
+            offset += int(size)
+        else:
+            arr = np.asarray(out.get("data", []), dtype=dtype).reshape(shape)
+            data = memoryview(np.ascontiguousarray(arr)).cast("B")
+        result.append(TensorData(name=out["name"], dtype=dtype, shape=shape, data=data))
+    return tuple(result)
+
+
+def model_metadata(
+    *, name: str, inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec], platform: str
+) -> dict[str, Any]:
+    """The ``GET /v2/models/{name}`` document."""
+
+    def spec(s: TensorSpec) -> dict[str, Any]:
+        return {"name": s.name, "datatype": oip_datatype(s.dtype), "shape": _dims(s.shape)}
+
+    return {
+        "name": name,
+        "versions": ["1"],
+        "platform": platform,
+        "inputs": [spec(s) for s in inputs],
+        "outputs": [spec(s) for s in outputs],
+    }
+
+
+def error_body(message: str) -> bytes:
+    """The OIP error body: ``{"error": "..."}``."""
+    return json.dumps({"error": message}).encode()

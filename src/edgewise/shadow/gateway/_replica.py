@@ -1,0 +1,364 @@
+"""Replicas as the gateway sees them: a local worker process, or a remote OIP server.
+
+``submit`` returns a future of a :class:`~edgewise.shadow.gateway._wire.Reply`; a
+failure resolves it with :class:`ReplicaFailure`, whose ``outcome`` (``timeout``,
+``error``, ``unavailable``) is what the paired record stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from edgewise.errors import ConfigError, ModelError
+from edgewise.shadow.gateway import _wire as wire
+from edgewise.shadow.gateway._oip import (
+    HEADER_LENGTH,
+    OipError,
+    TensorData,
+    decode_infer_response,
+    oip_datatype,
+)
+
+
+class ReplicaFailure(Exception):
+    """A replica did not answer a request: ``outcome`` says how."""
+
+    def __init__(self, outcome: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class _WorkerProtocol(asyncio.Protocol):
+    def __init__(self, replica: WorkerReplica) -> None:
+        self.replica = replica
+        self.buf = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        size_of = wire.LEN.size
+        while len(buf) >= size_of:
+            (n,) = wire.LEN.unpack_from(buf)
+            if len(buf) < size_of + n:
+                break
+            frame = bytes(buf[size_of : size_of + n])
+            del buf[: size_of + n]
+            self.replica._on_reply(wire.decode_reply(frame))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.replica._on_lost()
+
+
+class WorkerReplica:
+    """A model in its own worker process, reached over a Unix socket pair.
+
+    >>> replica = WorkerReplica(name="production", model="m.onnx")   # doctest: +SKIP
+    >>> await replica.start()                                          # doctest: +SKIP
+    """
+
+    kind = "worker"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        model: str,
+        cpus: Sequence[int] = (),
+        threads: int | None = None,
+        max_write_buffer_bytes: int = 64 << 20,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.cpus = tuple(cpus)
+        self.threads = threads
+        self.max_write_buffer_bytes = max_write_buffer_bytes
+        self.pid: int | None = None
+        self.info: dict[str, Any] = {}
+        self.alive = False
+        self.stalled = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._transport: asyncio.Transport | None = None
+        self._pending: dict[int, tuple[asyncio.Future[wire.Reply], asyncio.TimerHandle | None]] = {}
+        self._ready: asyncio.Future[wire.Reply] | None = None
+        self._timeouts_in_a_row = 0
+        self.sent = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    async def start(self, *, timeout_s: float = 120.0) -> None:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        cmd = [
+            sys.executable,
+            "-m",
+            "edgewise.shadow.gateway._worker",
+            "--fd",
+            str(theirs.fileno()),
+            "--model",
+            self.model,
+            "--name",
+            self.name,
+            "--cpus",
+            ",".join(map(str, self.cpus)),
+            "--threads",
+            str(self.threads or 0),
+        ]
+        try:
+            self._proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        self.pid = self._proc.pid
+        self._ready = loop.create_future()
+        self._transport, _ = await loop.create_unix_connection(
+            lambda: _WorkerProtocol(self), sock=ours
+        )
+        self.alive = True
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(self._ready), timeout_s)
+        except TimeoutError:
+            await self.stop(drain_s=0)
+            raise ModelError(
+                f"replica {self.name}: worker not ready after {timeout_s:g} s"
+            ) from None
+        except ReplicaFailure as exc:
+            await self.stop(drain_s=0)
+            raise ModelError(f"replica {self.name}: {exc}") from None
+        if reply.status == wire.ERROR:
+            await self.stop(drain_s=0)
+            raise ModelError(f"replica {self.name}: {reply.message}")
+        self.info = dict(reply.info or {})
+
+    def _on_reply(self, reply: wire.Reply) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(reply)
+            return
+        slot = self._pending.pop(reply.seq, None)
+        self._timeouts_in_a_row = 0
+        self.stalled = False
+        if slot is None:
+            return  # answered after its timeout
+        fut, timer = slot
+        if timer is not None:
+            timer.cancel()
+        if fut.done():
+            return
+        if reply.status == wire.OK:
+            fut.set_result(reply)
+        else:
+            fut.set_exception(ReplicaFailure("error", reply.message or "replica error"))
+
+    def _on_lost(self) -> None:
+        self.alive = False
+        err = ReplicaFailure("unavailable", f"replica {self.name} worker exited")
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(err)
+        pending, self._pending = self._pending, {}
+        for fut, timer in pending.values():
+            if timer is not None:
+                timer.cancel()
+            if not fut.done():
+                fut.set_exception(err)
+
+    def _on_timeout(self, seq: int, timeout_s: float) -> None:
+        slot = self._pending.pop(seq, None)
+        if slot is None:
+            return
+        self._timeouts_in_a_row += 1
+        if self._timeouts_in_a_row >= 4:
+            self.stalled = True  # stop feeding a replica that answers nothing
+        fut, _ = slot
+        if not fut.done():
+            fut.set_exception(ReplicaFailure("timeout", f"no answer in {timeout_s * 1e3:g} ms"))
+
+    def submit(
+        self,
+        seq: int,
+        tensors: Sequence[TensorData],
+        *,
+        parts: list[bytes | memoryview] | None = None,
+        timeout_s: float | None = None,
+        **_: Any,
+    ) -> asyncio.Future[wire.Reply]:
+        """Send one request; the future resolves to its reply or a ReplicaFailure."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[wire.Reply] = loop.create_future()
+        transport = self._transport
+        if not self.alive or transport is None or transport.is_closing():
+            fut.set_exception(ReplicaFailure("unavailable", f"replica {self.name} is down"))
+            return fut
+        if self.stalled or transport.get_write_buffer_size() > self.max_write_buffer_bytes:
+            fut.set_exception(
+                ReplicaFailure("unavailable", f"replica {self.name} is not answering")
+            )
+            return fut
+        timer = None
+        if timeout_s is not None:
+            timer = loop.call_later(timeout_s, self._on_timeout, seq, timeout_s)
+        self._pending[seq] = (fut, timer)
+        self.sent += 1
+        transport.writelines(parts if parts is not None else wire.encode_request(seq, tensors))
+        return fut
+
+    async def drain(self, *, timeout_s: float) -> None:
+        """Wait until every submitted request has been answered (or ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        while self._pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    async def stop(self, *, drain_s: float = 5.0) -> None:
+        """Let in-flight requests finish (up to ``drain_s``), then end the worker."""
+        if drain_s > 0 and self.alive:
+            await self.drain(timeout_s=drain_s)
+        if self._transport is not None:
+            self._transport.close()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(proc.wait), 3.0)
+            except TimeoutError:
+                proc.kill()
+                await asyncio.to_thread(proc.wait)
+        self.alive = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "pid": self.pid,
+            "alive": self.alive and (self._proc is None or self._proc.poll() is None),
+            "cpus": list(self.cpus),
+            "in_flight": self.in_flight,
+            "sent": self.sent,
+        }
+
+
+class HttpReplica:
+    """An existing OIP server (proxy mode), timed on the gateway's clock around each call.
+
+    A remote server does not report its own timing, so its latency is the round trip
+    seen from the gateway: from sending the request to having the whole response.
+    """
+
+    kind = "url"
+
+    def __init__(self, *, name: str, url: str, model_name: str) -> None:
+        base, sep, rest = url.rstrip("/").partition("/v2/models/")
+        self.name = name
+        self.url = base
+        self.model_name = rest.split("/")[0] if sep else model_name
+        self.alive = False
+        self.stalled = False
+        self.pid: int | None = None
+        self.info: dict[str, Any] = {}
+        self._client: Any = None
+        self._in_flight = 0
+        self.sent = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def start(self, *, timeout_s: float = 30.0) -> None:
+        import httpx
+
+        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout_s)
+        try:
+            res = await self._client.get(f"/v2/models/{self.model_name}")
+        except httpx.HTTPError as exc:
+            await self._client.aclose()
+            raise ConfigError(f"replica {self.name}: cannot reach {self.url}: {exc}") from None
+        if res.status_code != 200:
+            await self._client.aclose()
+            raise ConfigError(
+                f"replica {self.name}: {self.url} has no model {self.model_name!r} "
+                f"(HTTP {res.status_code})"
+            )
+        self.info = {"metadata": res.json()}
+        self.alive = True
+
+    def submit(
+        self,
+        seq: int,
+        tensors: Sequence[TensorData],
+        *,
+        timeout_s: float | None = None,
+        **_: Any,
+    ) -> asyncio.Future[wire.Reply]:
+        return asyncio.ensure_future(self._call(seq, tensors, timeout_s))
+
+    async def _call(
+        self, seq: int, tensors: Sequence[TensorData], timeout_s: float | None
+    ) -> wire.Reply:
+        import httpx
+
+        inputs = [
+            {
+                "name": t.name,
+                "datatype": oip_datatype(t.dtype),
+                "shape": list(t.shape),
+                "parameters": {"binary_data_size": t.nbytes},
+            }
+            for t in tensors
+        ]
+        header = json.dumps({"inputs": inputs, "parameters": {"binary_data_output": True}}).encode()
+        body = b"".join([header, *(bytes(t.data) for t in tensors)])
+        self._in_flight += 1
+        self.sent += 1
+        t0 = time.perf_counter_ns()
+        try:
+            res = await self._client.post(
+                f"/v2/models/{self.model_name}/infer",
+                content=body,
+                headers={
+                    HEADER_LENGTH: str(len(header)),
+                    "content-type": "application/octet-stream",
+                },
+                timeout=timeout_s,
+            )
+            t1 = time.perf_counter_ns()
+        except httpx.TimeoutException:
+            raise ReplicaFailure("timeout", f"{self.url}: no answer in time") from None
+        except httpx.HTTPError as exc:
+            raise ReplicaFailure("unavailable", f"{self.url}: {exc}") from None
+        finally:
+            self._in_flight -= 1
+        if res.status_code != 200:
+            raise ReplicaFailure("error", f"{self.url}: HTTP {res.status_code} {res.text[:200]}")
+        try:
+            outputs = decode_infer_response(
+                res.content, header_length=res.headers.get(HEADER_LENGTH)
+            )
+        except (OipError, ValueError, KeyError) as exc:
+            raise ReplicaFailure("error", f"{self.url}: unreadable response: {exc}") from None
+        return wire.Reply(seq, wire.OK, t1 - t0, 0, t1 - t0, 0, tuple(outputs))
+
+    async def drain(self, *, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    async def stop(self, *, drain_s: float = 5.0) -> None:
+        await self.drain(timeout_s=drain_s)
+        if self._client is not None:
+            await self._client.aclose()
+        self.alive = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "url": self.url,
+            "alive": self.alive,
+            "in_flight": self.in_flight,
+            "sent": self.sent,
+        }
+
+
+Replica = WorkerReplica | HttpReplica

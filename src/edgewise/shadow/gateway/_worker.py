@@ -1,0 +1,183 @@
+"""A replica worker process: one model, optionally pinned to its own CPUs.
+
+Started by the gateway as ``python -m edgewise.shadow.gateway._worker --fd N ...``
+with one end of a Unix socket pair. A reader thread stamps each request with this
+process's monotonic clock the moment it arrives; the main thread runs requests in
+arrival order and stamps the reply when it is ready. The worker exits when the
+gateway closes the socket (or dies).
+
+Test-only fault injection (never read unless set): ``EDGEWISE_SHADOW_FAULT`` holds
+comma-separated ``REPLICA=MODE[:ARG]`` entries, e.g. ``candidate=slow:10``. Modes:
+``slow:F`` (F times slower: sleep (F-1) x compute), ``garbage`` (random outputs of
+the right shape), ``raise`` (every request fails), ``hang`` (never answers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from edgewise.shadow.gateway import _wire as wire
+from edgewise.shadow.gateway._oip import TensorData
+
+FAULT_ENV = "EDGEWISE_SHADOW_FAULT"
+
+
+def parse_cpus(text: str | None) -> tuple[int, ...]:
+    """``"0"``, ``"0,2"`` or ``"0-3"`` -> CPU ids; empty for None/"".
+
+    >>> parse_cpus("0-2,5")
+    (0, 1, 2, 5)
+    """
+    if not text:
+        return ()
+    cpus: list[int] = []
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if sep:
+            cpus.extend(range(int(lo), int(hi) + 1))
+        else:
+            cpus.append(int(lo))
+    return tuple(sorted(set(cpus)))
+
+
+def _fault(name: str) -> tuple[str, float]:
+    for entry in os.environ.get(FAULT_ENV, "").split(","):
+        who, sep, what = entry.strip().partition("=")
+        if sep and who == name:
+            mode, _, arg = what.partition(":")
+            return mode, float(arg or 0)
+    return "", 0.0
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytearray | None:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if k == 0:
+            return None
+        got += k
+    return buf
+
+
+def _send(sock: socket.socket, parts: Sequence[bytes | memoryview]) -> None:
+    sock.sendall(b"".join(parts))
+
+
+def _reader(sock: socket.socket, inbox: queue.SimpleQueue[tuple[int, bytearray] | None]) -> None:
+    clock = time.perf_counter_ns
+    try:
+        while True:
+            head = _recv_exact(sock, wire.LEN.size)
+            if head is None:
+                break
+            (size,) = wire.LEN.unpack(head)
+            body = _recv_exact(sock, size)
+            if body is None:
+                break
+            inbox.put((clock(), body))
+    except OSError:
+        pass
+    inbox.put(None)
+
+
+def serve(
+    sock: socket.socket, *, model: str, name: str, cpus: tuple[int, ...], threads: int | None
+) -> int:
+    """Load the model, announce readiness, then answer requests until EOF."""
+    from edgewise.errors import EdgewiseError
+    from edgewise.runtime import BackendConfig, load_model_info, open_backend
+
+    try:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        info = load_model_info(model)
+        backend = open_backend(info, config=BackendConfig(threads=threads or max(1, len(cpus))))
+    except (EdgewiseError, OSError, ValueError) as exc:
+        _send(sock, wire.encode_reply(0, status=wire.ERROR, message=str(exc)))
+        return 1
+    outputs = [o.name for o in info.outputs]
+    mode, arg = _fault(name)
+    _send(
+        sock,
+        wire.encode_reply(
+            0,
+            status=wire.READY,
+            info={"pid": os.getpid(), "name": name, "model": info.to_dict(), "cpus": list(cpus)},
+        ),
+    )
+    inbox: queue.SimpleQueue[tuple[int, bytearray] | None] = queue.SimpleQueue()
+    threading.Thread(target=_reader, args=(sock, inbox), daemon=True).start()
+    clock = time.perf_counter_ns
+    rng = np.random.default_rng(0)
+    while True:
+        item = inbox.get()
+        if item is None:
+            return 0
+        t_arrive, body = item
+        t0 = clock()
+        seq = 0
+        try:
+            seq, tensors = wire.decode_request(body)
+            feeds = {t.name: t.array() for t in tensors}
+            t1 = clock()
+            if mode == "hang":
+                time.sleep(3600)
+            results = backend.run(feeds)
+            t2 = clock()
+            if mode == "slow" and arg > 1:
+                time.sleep((t2 - t1) * (arg - 1) / 1e9)
+                t2 = clock()
+            if mode == "raise":
+                raise RuntimeError("injected fault: raise")
+            if mode == "garbage":
+                results = [rng.standard_normal(r.shape).astype(r.dtype) for r in results]
+            out = [TensorData.from_array(n, r) for n, r in zip(outputs, results, strict=True)]
+            t3 = clock()
+            parts = wire.encode_reply(
+                seq, status=wire.OK, timings=(t3 - t_arrive, t1 - t0, t2 - t1, t3 - t2), tensors=out
+            )
+        except Exception as exc:
+            t3 = clock()
+            parts = wire.encode_reply(
+                seq, status=wire.ERROR, timings=(t3 - t_arrive, 0, 0, 0), message=str(exc)[:500]
+            )
+        try:
+            _send(sock, parts)
+        except OSError:
+            return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="edgewise-shadow-worker")
+    p.add_argument("--fd", type=int, required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--cpus", default="")
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args(argv)
+    sock = socket.socket(fileno=args.fd)
+    try:
+        return serve(
+            sock,
+            model=args.model,
+            name=args.name,
+            cpus=parse_cpus(args.cpus),
+            threads=args.threads or None,
+        )
+    finally:
+        sock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
