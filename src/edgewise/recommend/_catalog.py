@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -157,6 +158,15 @@ class LatencyCell:
         return column_key(self.benchmark, self.scenario, self.metric)
 
 
+def _log_median(sorted_vals: list[float]) -> float:
+    """The median in log space: the middle value, or the geometric mean of the two."""
+    n = len(sorted_vals)
+    if n % 2:
+        return sorted_vals[n // 2]
+    lo, hi = sorted_vals[n // 2 - 1], sorted_vals[n // 2]
+    return min(max(math.sqrt(lo * hi), lo), hi)
+
+
 def column_key(benchmark: str, scenario: str, metric: str) -> str:
     return f"{benchmark}|{scenario}|{metric}"
 
@@ -209,18 +219,16 @@ class Catalog:
             if r.metric in LATENCY_METRICS and r.value > 0:
                 groups[(r.chip, r.benchmark, r.scenario, r.metric)].append(r)
         for (chip, bench, scen, metric), rs in sorted(groups.items()):
-            vals = np.array([r.value for r in rs])
+            vals = sorted(r.value for r in rs)
             self._cells.append(
                 LatencyCell(
                     chip=chip,
                     benchmark=bench,
                     scenario=scen,
                     metric=metric,
-                    value_ms=float(
-                        np.clip(np.exp(np.median(np.log(vals))), vals.min(), vals.max())
-                    ),
-                    min_ms=float(vals.min()),
-                    max_ms=float(vals.max()),
+                    value_ms=_log_median(vals),
+                    min_ms=vals[0],
+                    max_ms=vals[-1],
                     n_results=len(rs),
                     categories=tuple(sorted({r.category for r in rs if r.category})),
                     origins=tuple(sorted({r.origin for r in rs})),
@@ -229,7 +237,7 @@ class Catalog:
         return self._cells
 
     def chip_power_w(self, chip: str) -> tuple[float | None, str]:
-        """Power of ``chip``: measured MLPerf system power per accelerator, else TDP."""
+        """Power of ``chip`` from its curated spec (TDP), or ``(None, "")`` when unknown."""
         spec = self.chips[chip].specs.get("tdp_w") if chip in self.chips else None
         if spec is not None:
             return float(spec["value"]), "TDP (spec)"

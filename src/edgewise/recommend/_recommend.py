@@ -338,9 +338,12 @@ def _why(model: CatalogModel, est: Estimate, slo: float, fit: str, confidence: f
             "no": "",
         }[fit]
         return head + tail
+    n_col = model.column_observations(est.column)
+    on_chip = f"{model.row_observations(est.chip)} figures on this chip"
     seen = (
-        f"from {model.row_observations(est.chip)} figures on this chip and "
-        f"{model.column_observations(est.column)} chips on this benchmark"
+        f"from {on_chip} and {n_col} chips on this benchmark"
+        if n_col
+        else f"from the model's features (no chip ran it) and {on_chip}"
     )
     head = (
         f"predicted {est.latency_ms:.3g} ms, {confidence:.0%} interval "
