@@ -78,9 +78,9 @@ class LowRankCompleter:
         values: Sequence[float] | np.ndarray,
         *,
         groups: Sequence[Hashable] | np.ndarray | None = None,
-        col_features: Mapping[Hashable, Sequence[float]] | None = None,
-        row_features: Mapping[Hashable, Sequence[float]] | None = None,
-        col_families: Mapping[Hashable, Hashable] | None = None,
+        col_features: Mapping[Any, Sequence[float]] | None = None,
+        row_features: Mapping[Any, Sequence[float]] | None = None,
+        col_families: Mapping[Any, Hashable] | None = None,
     ) -> LowRankCompleter:
         """Fit on observed cells (values in ms, > 0); returns ``self``.
 
@@ -235,7 +235,7 @@ class LowRankCompleter:
         n_rows, n_cols, k = self.row_feat_.shape[0], self.col_feat_.shape[0], self.n_families_
         fam_count = np.bincount(r_fit * k + self.col_family_[c_fit], minlength=n_rows * k)
         col_count = np.bincount(c_fit, minlength=n_cols)
-        return np.minimum(fam_count[r * k + self.col_family_[c]], col_count[c])
+        return np.asarray(np.minimum(fam_count[r * k + self.col_family_[c]], col_count[c]))
 
     def support(
         self, rows: Sequence[Hashable] | np.ndarray, cols: Sequence[Hashable] | np.ndarray
@@ -249,7 +249,7 @@ class LowRankCompleter:
         self._check()
         conf = self.confidence if confidence is None else confidence
         per_bin = _bin_halfwidths(self.residuals_by_bin_, conf)
-        return np.asarray(per_bin)[support_bin(support)]
+        return np.asarray(np.asarray(per_bin)[support_bin(support)])
 
     def predict_interval(
         self,
@@ -348,7 +348,7 @@ def _design(other: np.ndarray) -> np.ndarray:
 
 
 def _raw(P: np.ndarray, Q: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    return P[r, 0] + Q[c, 0] + np.einsum("ij,ij->i", P[r, 1:], Q[c, 1:])
+    return np.asarray(P[r, 0] + Q[c, 0] + np.einsum("ij,ij->i", P[r, 1:], Q[c, 1:]))
 
 
 def _ridge_update(

@@ -403,7 +403,7 @@ def read_latency_dataset(path: Path, *, archs_per_space: int = 100) -> ImportBat
     b = _Builder("help", [path.name])
     if archs_per_space <= 0:
         return b.batch()
-    keep = set()
+    keep: set[tuple[str, int]] = set()
     for space, group in frame.groupby("space"):
         idx = np.unique(group["arch_idx"].to_numpy())
         pick = idx[
