@@ -68,29 +68,18 @@ def list_cmd(
     def ms(x: float | None) -> str:
         return "" if x is None else f"{x:.3f}"
 
-    table = Table(
-        "id",
-        "time",
-        "event",
-        "model",
-        "sha",
-        "device",
-        "predicted ms",
-        "observed ms",
-        "verdict",
-        "reason",
-    )
+    table = Table("id", "time", "event", "model", "device", "pred ms", "obs ms", "verdict")
     for e in events:
         table.add_row(
             str(e.id),
-            e.created_at.strftime("%Y-%m-%d %H:%M:%S") if e.created_at else "",
+            e.created_at.strftime("%m-%d %H:%M:%S") if e.created_at else "",
             e.event,
-            e.model_name,
-            e.model_sha256[:12],
+            f"{e.model_name} {e.model_sha256[:8]}",
             e.device,
             ms(e.predicted_ms),
             ms(e.observed_ms),
             e.verdict,
-            e.reason,
         )
     console.print(table)
+    for e in events:
+        console.print(f"#{e.id} {e.event}: {e.reason}", highlight=False)

@@ -109,6 +109,7 @@ class ShadowGateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timeout_s = config.candidate_timeout_ms / 1e3
+        self._promoting = False
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -171,19 +172,21 @@ class ShadowGateway:
                     outputs=(),
                 )
             )
-        started: list[Replica] = []
-        try:
-            for m in [prod, *members]:  # one at a time: two model loads at once thrash 2 cores
-                await m.replica.start()
-                started.append(m.replica)
-                if isinstance(m.replica, HttpReplica):
-                    meta = m.replica.info["metadata"]
-                    m.inputs = _specs_from_metadata(meta, "inputs")
-                    m.outputs = _specs_from_metadata(meta, "outputs")
-        except BaseException:
-            for r in started:
-                await r.stop(drain_s=0)
-            raise
+        everyone = [prod, *members]
+        results = await asyncio.gather(
+            *(m.replica.start() for m in everyone), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            for m, r in zip(everyone, results, strict=True):
+                if not isinstance(r, BaseException):
+                    await m.replica.stop(drain_s=0)
+            raise errors[0]
+        for m in everyone:
+            if isinstance(m.replica, HttpReplica):
+                meta = m.replica.info["metadata"]
+                m.inputs = _specs_from_metadata(meta, "inputs")
+                m.outputs = _specs_from_metadata(meta, "outputs")
         for m in members:
             _check_compatible(prod, m)
         self.production, self.candidates = prod, members
@@ -332,15 +335,18 @@ class ShadowGateway:
             )
 
     # -- verdicts, promote, rollback ---------------------------------------------------
-    def _verdict_from_thread(self, verdict: Verdict) -> None:
+    def _verdict_from_thread(self, verdict: Verdict, generation: int) -> None:
         if self._loop is not None and self.config.auto and verdict.final:
-            self._loop.call_soon_threadsafe(self._auto_action, verdict)
+            self._loop.call_soon_threadsafe(self._auto_action, verdict, generation)
 
-    def _auto_action(self, verdict: Verdict) -> None:
+    def _auto_action(self, verdict: Verdict, generation: int) -> None:
         cand = next((c for c in self.candidates if c.name == verdict.candidate), None)
-        if cand is None or cand.state != "shadowing":
+        if cand is None or cand.state != "shadowing" or self.recorder is None:
             return
         if verdict.verdict == Decision.PASS:
+            if self._promoting or generation != self.recorder.generation:
+                return  # judged against a production that is being, or has been, replaced
+            self._promoting = True
             coro = self.promote(cand.name, by="auto")
         elif verdict.verdict == Decision.FAIL:
             coro = self.rollback(cand.name, by="auto")
@@ -365,6 +371,12 @@ class ShadowGateway:
 
     async def promote(self, candidate: str | None = None, *, by: str = "manual") -> dict[str, Any]:
         """Make a candidate production; in-flight requests finish on the old replica."""
+        try:
+            return await self._promote(candidate, by=by)
+        finally:
+            self._promoting = False
+
+    async def _promote(self, candidate: str | None, *, by: str) -> dict[str, Any]:
         cand = self._find(candidate)
         verdict = self._verdict(cand.name)
         old = self._prod()
@@ -375,7 +387,9 @@ class ShadowGateway:
         old.state = "retired"
         self.retired.append(old)
         if self.recorder is not None:
-            await asyncio.to_thread(self.recorder.reset, [c.name for c in self.candidates])
+            await asyncio.to_thread(
+                self.recorder.reset, [c.name for c in self.candidates if c.state == "shadowing"]
+            )
         event = await self._record("promote", cand, verdict, by=by)
         await old.replica.stop(drain_s=30.0)
         return event

@@ -80,10 +80,20 @@ class Recorder:
         run_id: int | None,
         flush_interval_s: float = 0.5,
         rel_tol: float = 1e-2,
-        on_verdict: Callable[[Verdict], None] | None = None,
+        on_verdict: Callable[[Verdict, int], None] | None = None,
         keep_latencies: int = 0,
     ) -> None:
-        self.judge = judge
+        self.judge: Judge | None = judge
+        self.generation = 0
+        self._settings = {
+            "quantiles": judge.quantiles,
+            "tolerance": judge.tolerance,
+            "alpha": judge.alpha,
+            "max_disagreement": judge.max_disagreement,
+            "warmup": judge.warmup,
+            "look_every": judge.look_every,
+            "max_requests": judge.max_requests,
+        }
         self.store = store
         self.run_id = run_id
         self.flush_interval_s = flush_interval_s
@@ -121,27 +131,17 @@ class Recorder:
         self.flush()
 
     def reset(self, candidates: Sequence[str]) -> None:
-        """Start a new judge (after a promotion production changed under the others)."""
+        """Judge ``candidates`` afresh: production changed under them (a promotion).
+
+        Candidates whose verdict is already final keep it. Bumps ``generation``.
+        """
         with self._lock:
-            old = self.judge
-            self.judge = (
-                Judge(
-                    list(candidates),
-                    quantiles=old.quantiles,
-                    tolerance=old.tolerance,
-                    alpha=old.alpha,
-                    max_disagreement=old.max_disagreement,
-                    warmup=old.warmup,
-                    look_every=old.look_every,
-                    max_requests=old.max_requests,
-                )
-                if candidates
-                else old
-            )
+            self.generation += 1
+            live = [n for n in candidates if not (n in self.verdicts and self.verdicts[n].final)]
+            self.judge = Judge(live, **self._settings) if live else None
             self._looks = {}
-            if candidates:
-                for name in candidates:
-                    self.verdicts[name] = self.judge.verdict(name)
+            for name in live:
+                self.verdicts[name] = self.judge.verdict(name)  # type: ignore[union-attr]
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval_s):
@@ -154,6 +154,7 @@ class Recorder:
                 events.append(self._inbox.popleft())
             if not events:
                 return
+            judge = self.judge
             records = []
             for ev in events:
                 agreement = None
@@ -170,24 +171,25 @@ class Recorder:
                 if self._keep:
                     c = np.inf if rec.candidate_ms is None else rec.candidate_ms
                     self.latencies[ev.candidate].append((rec.production_ms, c))
-                if ev.candidate in self.judge.candidates:
-                    self.judge.add(
+                if judge is not None and ev.candidate in judge.candidates:
+                    judge.add(
                         ev.candidate,
                         production_ms=rec.production_ms,
                         candidate_ms=rec.candidate_ms,
                         agree=rec.agree or rec.censored,
                     )
             new_looks: list[Verdict] = []
-            for name in self.judge.candidates:
-                history = self.judge.history(name)
+            for name in judge.candidates if judge is not None else ():
+                history = judge.history(name)  # type: ignore[union-attr]
                 seen = self._looks.get(name, 0)
                 new_looks.extend(history[seen:])
                 self._looks[name] = len(history)
-                self.verdicts[name] = self.judge.verdict(name)
+                self.verdicts[name] = judge.verdict(name)  # type: ignore[union-attr]
+            generation = self.generation
             self._write(records, new_looks)
         if self.on_verdict is not None:
             for verdict in new_looks:
-                self.on_verdict(verdict)
+                self.on_verdict(verdict, generation)
 
     def _write(self, records: list[ShadowPairRecord], looks: list[Verdict]) -> None:
         if self.store is None or self.run_id is None:

@@ -26,6 +26,20 @@ from edgewise.shadow.gateway._oip import (
     oip_datatype,
 )
 
+#: Starts a worker without running ``edgewise.shadow``'s ``__init__`` (the judge pulls in
+#: scipy, seconds of import a worker never needs): the parent packages are stubbed.
+_WORKER_BOOT = """\
+import pathlib, sys, types
+import edgewise
+root = pathlib.Path(edgewise.__file__).parent / "shadow"
+for name, path in (("edgewise.shadow", root), ("edgewise.shadow.gateway", root / "gateway")):
+    stub = types.ModuleType(name)
+    stub.__path__ = [str(path)]
+    sys.modules[name] = stub
+from edgewise.shadow.gateway._worker import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 
 class ReplicaFailure(Exception):
     """A replica did not answer a request: ``outcome`` says how."""
@@ -99,8 +113,8 @@ class WorkerReplica:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         cmd = [
             sys.executable,
-            "-m",
-            "edgewise.shadow.gateway._worker",
+            "-c",
+            _WORKER_BOOT,
             "--fd",
             str(theirs.fileno()),
             "--model",

@@ -1,0 +1,135 @@
+"""The pre-deploy gate on a real stored measurement: fits, does not fit, uncertain; recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgewise.cli import app
+from edgewise.deploy import DOES_NOT_FIT, FITS, UNCERTAIN, decide, gate, list_deployments
+from edgewise.errors import DataError, UnknownNameError
+from edgewise.stats import quantile_ci
+from edgewise.store import Store
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """mlp-tiny profiled for real on device 'gate-dev', in a module-wide SQLite store."""
+    from edgewise.profile import ProfileSettings, profile_model, save_result
+    from edgewise.zoo import write_example
+
+    folder = tmp_path_factory.mktemp("gate")
+    model = write_example("mlp-tiny", folder)
+    url = f"sqlite:///{folder / 'gate.db'}"
+    settings = ProfileSettings(
+        duration_s=0.3,
+        min_queries=300,
+        warmup=10,
+        threads=1,
+        device_name="gate-dev",
+        operator_runs=0,
+    )
+    with Store(url) as store:
+        save_result(profile_model(model, settings), store)
+    return model, url
+
+
+def _interval(url: str) -> tuple[float, float]:
+    with Store(url) as store:
+        m = store.list_measurements(device="gate-dev", with_latencies=True)[0]
+    return quantile_ci(m.latencies_ms, 0.99)
+
+
+@pytest.mark.parametrize("where", ["below", "inside", "above"])
+def test_gate_decides_from_the_measured_interval(measured: tuple[Path, str], where: str) -> None:
+    model, url = measured
+    lo, hi = _interval(url)
+    assert lo < hi
+    slo = {"below": lo / 2, "inside": (lo + hi) / 2, "above": hi * 2}[where]
+    with Store(url) as store:
+        result = gate(model, device="gate-dev", slo_ms=slo, store=store)
+        assert result.decision == {"below": DOES_NOT_FIT, "inside": UNCERTAIN, "above": FITS}[where]
+        assert result.exit_code == {"below": 1, "inside": 3, "above": 0}[where]
+        assert (result.lo_ms, result.hi_ms) == (lo, hi) and result.source == "measurement"
+        assert result.samples >= 300 and "p99" in result.reason
+        event = store.list_deployments(event="gate")[0]
+        assert event.id == result.event_id and event.verdict == result.decision
+        assert event.predicted_ms == result.estimate_ms and event.slo_ms == slo
+
+
+def test_gate_cli_exit_codes_and_json(
+    measured: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, url = measured
+    monkeypatch.setenv("EDGEWISE_DB", url)
+    lo, hi = _interval(url)
+    runner = CliRunner()
+    res = runner.invoke(
+        app, ["gate", str(model), "--device", "gate-dev", "--slo-ms", str(hi * 2), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["decision"] == "fits" and doc["exit_code"] == 0 and doc["hi_ms"] == hi
+    res = runner.invoke(app, ["gate", str(model), "--device", "gate-dev", "--slo-ms", str(lo / 2)])
+    assert res.exit_code == 1 and "does not fit" in res.stdout
+    res = runner.invoke(
+        app,
+        [
+            "gate",
+            str(model),
+            "--device",
+            "gate-dev",
+            "--slo-ms",
+            str((lo + hi) / 2),
+            "--percentile",
+            "99",
+        ],
+    )
+    assert res.exit_code == 3 and "uncertain" in res.stdout
+    listed = runner.invoke(app, ["deployments", "list", "--event", "gate", "--json"])
+    assert listed.exit_code == 0
+    assert [e["verdict"] for e in json.loads(listed.stdout)][:3] == [
+        "uncertain",
+        "does not fit",
+        "fits",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--device", "gate-dev", "--slo-ms", "-1"], "--slo-ms"),
+        (["--device", "gate-dev", "--slo-ms", "5", "--percentile", "100"], "--percentile"),
+        (["--device", "gate-devv", "--slo-ms", "5"], "did you mean 'gate-dev'"),
+    ],
+)
+def test_gate_bad_input_is_one_line_exit_2(
+    measured: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str
+) -> None:
+    model, url = measured
+    monkeypatch.setenv("EDGEWISE_DB", url)
+    before = len(list_deployments(store=Store(url)))
+    res = CliRunner().invoke(app, ["gate", str(model), *args])
+    assert res.exit_code == 2 and needle in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert len(list_deployments(store=Store(url))) == before  # nothing recorded
+
+
+def test_unmeasured_model_without_predictor_says_what_to_do(
+    measured: tuple[Path, str], model_path
+) -> None:  # type: ignore[no-untyped-def]
+    _, url = measured
+    with Store(url) as store:
+        with pytest.raises(DataError, match="edgewise profile"):
+            gate(model_path("cnn-small"), device="gate-dev", slo_ms=5, store=store)
+        with pytest.raises(UnknownNameError):
+            gate(model_path("cnn-small"), device="elsewhere", slo_ms=5, store=store)
+
+
+def test_decide_rule() -> None:
+    assert decide(lo_ms=1, hi_ms=5, slo_ms=5) == FITS
+    assert decide(lo_ms=5, hi_ms=6, slo_ms=5) == UNCERTAIN
+    assert decide(lo_ms=5.01, hi_ms=6, slo_ms=5) == DOES_NOT_FIT
+    assert decide(lo_ms=1, hi_ms=float("inf"), slo_ms=5) == UNCERTAIN

@@ -1,0 +1,221 @@
+"""Promote and roll back, by the judge (--auto) and by hand (CLI), under live load.
+
+No in-flight request may fail while production changes hands, and every action
+lands in the deployment registry with its verdict and reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edgewise.cli import app
+from edgewise.shadow.gateway import FAULT_ENV, TOKEN_ENV, ShadowConfig, ShadowServer
+from edgewise.shadow.gateway._recorder import wait_until
+from edgewise.store import Store
+
+
+class Load:
+    """Two client threads sending requests until stopped; counts answers by status."""
+
+    def __init__(self, url: str) -> None:
+        x = np.random.default_rng(0).standard_normal((1, 256)).astype(np.float32)
+        self.body = {
+            "inputs": [
+                {"name": "x", "shape": [1, 256], "datatype": "FP32", "data": x.ravel().tolist()}
+            ]
+        }
+        self.url = url
+        self.codes: list[int] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run) for _ in range(2)]
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as c:
+            for _ in range(20_000):  # bounded
+                if self._stop.is_set():
+                    return
+                try:
+                    self.codes.append(
+                        c.post("/v2/models/mlp-tiny/infer", json=self.body).status_code
+                    )
+                except httpx.HTTPError as exc:
+                    self.errors.append(repr(exc))
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=60)
+
+
+def _copies(tmp_path: Path, model: Path, names: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for n in names:
+        p = tmp_path / f"{n}.onnx"
+        p.write_bytes(model.read_bytes())
+        out.append(str(p))
+    return tuple(out)
+
+
+def _config(prod: Path, cands: tuple[str, ...], *, auto: bool) -> ShadowConfig:
+    return ShadowConfig(
+        production=str(prod),
+        candidates=cands,
+        port=0,
+        auto=auto,
+        device="test-edge",
+        warmup=20,
+        look_every=50,
+        quantiles=(0.5,),
+        tolerance=0.5,
+        max_disagreement=0.05,
+        flush_interval_s=0.1,
+    )
+
+
+def test_auto_promotes_a_pass_and_rolls_back_a_fail(
+    tmp_path: Path,
+    model_path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    prod = model_path("mlp-tiny")
+    monkeypatch.setenv(FAULT_ENV, "slow=slow:10")
+    store = Store(f"sqlite:///{tmp_path / 'auto.db'}")
+    with ShadowServer(
+        _config(prod, _copies(tmp_path, prod, ("same", "slow")), auto=True), store=store, token="t"
+    ) as server:
+        gw = server.gateway
+        old_pid = gw.production.replica.pid  # type: ignore[union-attr]
+        same_pid = next(c.replica.pid for c in gw.candidates if c.name == "same")
+        with Load(server.url) as load:
+            done = wait_until(lambda: len(gw.events) == 2, timeout_s=60)
+        assert done, f"auto actions so far: {gw.events}; status {gw.status()['candidates']}"
+        assert not load.errors and set(load.codes) == {200}, "no request failed during the swap"
+        actions = {e["candidate"]: e for e in gw.events}
+        assert actions["same"]["action"] == "promote" and actions["same"]["verdict"] == "PASS"
+        assert actions["slow"]["action"] == "rollback" and actions["slow"]["verdict"] == "FAIL"
+        status = httpx.get(f"{server.url}/shadow/status").json()
+        assert status["production"]["replica"]["pid"] == same_pid
+        assert status["failed"] == 0
+        assert [(c["name"], c["state"], c["verdict"]) for c in status["candidates"]] == [
+            ("slow", "rolled back", "FAIL")
+        ]
+        assert wait_until(lambda: not _alive(old_pid), timeout_s=10), "old production retired"
+        res = httpx.post(f"{server.url}/v2/models/mlp-tiny/infer", json=Load(server.url).body)
+        assert res.status_code == 200
+    events = store.list_deployments(device="test-edge")
+    assert sorted(e.event for e in events) == ["promote", "rollback"]
+    for e in events:
+        assert e.source == "shadow" and e.run_id == gw.run_id and e.reason.startswith("auto ")
+        assert e.observed_ms is not None and e.observed_ms > 0 and e.percentile == 50.0
+    store.close()
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def manual(tmp_path: Path, model_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ShadowServer]:  # type: ignore[no-untyped-def]
+    prod = model_path("mlp-tiny")
+    monkeypatch.setenv(TOKEN_ENV, "cli-token")
+    with ShadowServer(
+        _config(prod, _copies(tmp_path, prod, ("alpha", "beta")), auto=False), store=Store()
+    ) as server:
+        yield server
+
+
+def test_cli_status_promote_rollback_and_registry(
+    manual: ShadowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    url = manual.url
+    res = runner.invoke(app, ["shadow", "status", "--url", url, "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert {"production", "requests", "candidates"} <= set(doc)
+    assert [c["name"] for c in doc["candidates"]] == ["alpha", "beta"]
+    for c in doc["candidates"]:
+        assert {"name", "paired", "dropped", "verdict", "reason"} <= set(c) and c[
+            "verdict"
+        ] == "PENDING"
+    res = runner.invoke(app, ["shadow", "status", "--url", url])
+    assert res.exit_code == 0 and "alpha" in res.stdout
+
+    res = runner.invoke(app, ["shadow", "promote", "--url", url])
+    assert res.exit_code == 2 and "name the candidate" in res.stderr
+    res = runner.invoke(app, ["shadow", "promote", "alpha", "--url", url, "--token", "wrong"])
+    assert res.exit_code == 2 and "401" in res.stderr
+
+    alpha_pid = next(c.replica.pid for c in manual.gateway.candidates if c.name == "alpha")
+    with Load(url) as load:
+        time.sleep(0.5)
+        res = runner.invoke(app, ["shadow", "promote", "alpha", "--url", url, "--json"])
+        time.sleep(0.3)
+    assert res.exit_code == 0, res.output
+    event = json.loads(res.stdout)
+    assert (
+        event["action"] == "promote" and event["candidate"] == "alpha" and event["by"] == "manual"
+    )
+    assert not load.errors and load.codes and set(load.codes) == {200}
+    assert manual.gateway.production.replica.pid == alpha_pid  # type: ignore[union-attr]
+
+    res = runner.invoke(app, ["shadow", "rollback", "--url", url])  # the only one left
+    assert res.exit_code == 0, res.output
+    assert "beta" in res.stdout
+
+    res = runner.invoke(app, ["deployments", "list", "--json"])
+    assert res.exit_code == 0, res.output
+    events = json.loads(res.stdout)
+    assert [e["event"] for e in events] == ["rollback", "promote"]
+    assert all(
+        e["source"] == "manual" and e["device"] == "test-edge" and len(e["model_sha256"]) == 64
+        for e in events
+    )
+    res = runner.invoke(app, ["deployments", "list"])
+    assert res.exit_code == 0 and "promote" in res.stdout
+    res = runner.invoke(app, ["deployments", "list", "--event", "nope"])
+    assert res.exit_code == 2
+
+
+def test_cli_unreachable_gateway_is_a_clean_error() -> None:
+    res = CliRunner().invoke(app, ["shadow", "status", "--url", "http://127.0.0.1:9", "--json"])
+    assert res.exit_code == 2 and "cannot reach" in res.stderr
+
+
+def test_serve_rejects_bad_options(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
+    prod = str(model_path("mlp-tiny"))
+    runner = CliRunner()
+    cases = [
+        ["shadow", "serve", "--production", prod],
+        ["shadow", "serve", "--production", prod, "--candidate", str(tmp_path / "missing.onnx")],
+        ["shadow", "serve", "--production", prod, "--candidate", prod, "--mirror-percent", "150"],
+        ["shadow", "serve", "--production", prod, "--candidate", prod, "--tolerance", "ten"],
+        ["shadow", "serve", "--production", prod, "--candidate", prod, "--production-cpus", "a-b"],
+    ]
+    for args in cases:
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert os.environ.get(TOKEN_ENV) is None

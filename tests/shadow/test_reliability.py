@@ -1,0 +1,216 @@
+"""Broken candidates never hurt production, and are recorded as censored or failed.
+
+One gateway, five candidate workers, each broken differently: SIGKILLed mid-run,
+hung (SIGSTOP), 10x slower, returning garbage, raising. Faults other than the
+signals come from the test-only EDGEWISE_SHADOW_FAULT hook. Production's p99
+against its baseline is a benchmark matter (benchmarks/shadow_serving.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from edgewise.shadow.gateway import FAULT_ENV, ShadowConfig, ShadowServer
+from edgewise.shadow.gateway._recorder import wait_until
+from edgewise.store import Store
+
+FAULTS = {"killed": "", "hung": "", "slow": "slow:10", "garbage": "garbage", "raises": "raise"}
+
+
+def _body(x: np.ndarray) -> dict[str, object]:
+    return {
+        "inputs": [
+            {"name": "x", "shape": list(x.shape), "datatype": "FP32", "data": x.ravel().tolist()}
+        ]
+    }
+
+
+@pytest.fixture
+def faulty(
+    tmp_path: Path, model_path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[ShadowServer, Store]]:  # type: ignore[no-untyped-def]
+    prod = model_path("mlp-tiny")
+    cands = []
+    for name in FAULTS:
+        p = tmp_path / f"{name}.onnx"
+        p.write_bytes(prod.read_bytes())
+        cands.append(str(p))
+    monkeypatch.setenv(FAULT_ENV, ",".join(f"{k}={v}" for k, v in FAULTS.items() if v))
+    store = Store(f"sqlite:///{tmp_path / 'rel.db'}")
+    config = ShadowConfig(
+        production=str(prod),
+        candidates=tuple(cands),
+        port=0,
+        warmup=0,
+        look_every=50,
+        quantiles=(0.5,),
+        tolerance=0.25,
+        max_disagreement=0.05,
+        candidate_timeout_ms=300,
+        flush_interval_s=0.1,
+    )
+    with ShadowServer(config, store=store, token="t") as server:
+        yield server, store
+        for c in server.gateway.candidates:
+            if c.replica.pid:  # let a stopped worker see EOF and exit
+                try:
+                    os.kill(c.replica.pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+    store.close()
+
+
+def test_broken_candidates_never_fail_production(faulty: tuple[ShadowServer, Store]) -> None:
+    server, store = faulty
+    pids = {c.name: c.replica.pid for c in server.gateway.candidates}
+    assert set(pids) == set(FAULTS)
+    os.kill(pids["hung"], signal.SIGSTOP)
+    x = np.random.default_rng(0).standard_normal((1, 256)).astype(np.float32)
+    body = _body(x)
+    n, killed_at = 400, 60
+
+    def client(k: int) -> list[int]:
+        codes = []
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            for i in range(k, n, 2):
+                if i == killed_at:
+                    os.kill(pids["killed"], signal.SIGKILL)
+                codes.append(c.post("/v2/models/mlp-tiny/infer", json=body).status_code)
+        return codes
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = [code for part in pool.map(client, range(2)) for code in part]
+    assert len(codes) == n and set(codes) == {200}, "production served every request"
+    status = httpx.get(f"{server.url}/shadow/status").json()
+    assert status["requests"] == n and status["failed"] == 0
+    by = {c["name"]: c for c in status["candidates"]}
+    # every mirrored request ends paired (censored or not) once timeouts have fired
+    assert wait_until(
+        lambda: all(
+            c["paired"] == c["mirrored"]
+            for c in httpx.get(f"{server.url}/shadow/status").json()["candidates"]
+        ),
+        timeout_s=10,
+    )
+    run_id = server.gateway.run_id
+    assert run_id is not None
+    assert wait_until(
+        lambda: store.count_shadow_pairs(run_id) == sum(c["mirrored"] for c in by.values()),
+        timeout_s=10,
+    )
+    by = {c["name"]: c for c in httpx.get(f"{server.url}/shadow/status").json()["candidates"]}
+
+    def outcomes(name: str) -> dict[str, int]:
+        pairs = store.shadow_pairs(run_id, candidate=name)
+        out: dict[str, int] = {}
+        for p in pairs:
+            out[p.outcome] = out.get(p.outcome, 0) + 1
+            assert (p.candidate_ms is None) == (p.outcome != "ok")  # censored iff it failed
+        return out
+
+    killed = outcomes("killed")
+    assert (
+        killed.get("unavailable", 0) >= n - killed_at - 64 and killed.get("ok", 0) >= killed_at // 2
+    )
+    hung = outcomes("hung")
+    assert hung.get("ok", 0) == 0 and hung.get("timeout", 0) >= 1
+    assert hung.get("timeout", 0) + hung.get("unavailable", 0) == by["hung"]["paired"]
+    raises = outcomes("raises")
+    assert raises == {"error": by["raises"]["paired"]}
+    garbage = store.shadow_pairs(run_id, candidate="garbage")
+    assert all(p.outcome == "ok" for p in garbage)
+    assert np.mean([not p.agree for p in garbage]) > 0.5
+    slow = [p for p in store.shadow_pairs(run_id, candidate="slow") if p.outcome == "ok"]
+    assert slow, "some slow answers came back in time"
+    ratio = np.median([p.candidate_compute_ms / p.production_compute_ms for p in slow])  # type: ignore[operator]
+    assert ratio > 4, f"a 10x slower compute should show, got {ratio:.1f}x"
+    for name in FAULTS:
+        c = by[name]
+        assert c["censored"] + (c["paired"] - c["censored"]) == c["paired"]
+        assert c["verdict"] == "FAIL", f"{name}: {c['verdict']} {c['reason']}"
+    assert by["garbage"]["rule"] == "fail:agreement"
+
+
+def test_sigkill_gateway_keeps_every_flushed_record(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
+    prod = model_path("mlp-tiny")
+    db = f"sqlite:///{tmp_path / 'kill.db'}"
+    env = {**os.environ, "EDGEWISE_DB": db}
+    flush = 0.2
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edgewise",
+            "shadow",
+            "serve",
+            "--production",
+            str(prod),
+            "--candidate",
+            str(prod),
+            "--port",
+            "0",
+            "--json",
+            "--flush-interval",
+            str(flush),
+        ],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        lines = []
+        assert proc.stdout is not None
+        while not "".join(lines).rstrip().endswith("}"):
+            line = proc.stdout.readline()
+            assert line, "the gateway exited before it was ready"
+            lines.append(line)
+        import json
+
+        url = json.loads("".join(lines))["url"]
+        status = httpx.get(f"{url}/shadow/status").json()
+        workers = [
+            status["production"]["replica"]["pid"],
+            status["candidates"][0]["replica"]["pid"],
+        ]
+        x = np.zeros((1, 256), np.float32)
+        n = 150
+        with httpx.Client(base_url=url) as c:
+            for _ in range(n):
+                assert c.post("/v2/models/mlp-tiny/infer", json=_body(x)).status_code == 200
+        time.sleep(3 * flush)  # every record is now older than the flush interval
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    store = Store(db)  # opens cleanly (and migrates nothing)
+    runs = store.list_shadow_runs()
+    assert len(runs) == 1
+    assert store.count_shadow_pairs(runs[0].id) == n  # type: ignore[arg-type]
+    store.close()
+    # the workers notice the gateway is gone and exit by themselves
+    deadline = time.monotonic() + 10
+    alive = list(workers)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _running(p)]
+        time.sleep(0.05)
+    assert not alive, f"orphaned workers {alive}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
