@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from edgewise.shadow._demo import demo_section
 from edgewise.shadow._judge import Judge
 from edgewise.shadow._verdict import (
     AgreementCheck,
@@ -24,4 +25,5 @@ __all__ = [
     "Judge",
     "QuantileCheck",
     "Verdict",
+    "demo_section",
 ]
