@@ -42,6 +42,7 @@ def test_ci_brackets_the_point_estimate(xs: list[float], q: float) -> None:
 
 
 @given(st.integers(min_value=1, max_value=3000), levels)
+@settings(deadline=None)
 def test_order_statistic_bounds_have_the_promised_coverage(n: int, q: float) -> None:
     from scipy import stats
 

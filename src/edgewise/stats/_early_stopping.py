@@ -15,7 +15,6 @@ which lets us compute ``t`` in one vectorised step.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as _sps
 
 from edgewise.errors import ConfigError
 from edgewise.stats._quantiles import ArrayLike, _as_sorted
@@ -27,7 +26,9 @@ EARLY_STOPPING_CONFIDENCE = 0.99
 def _max_overlatency(n: int, percentile: float, confidence: float) -> int:
     """Largest ``t`` LoadGen accepts for ``n`` queries; 0 when too few queries."""
     k = np.arange(n + 1)
-    cdf = _sps.binom.cdf(k, n, 1.0 - percentile)
+    from scipy.special import bdtr  # binomial CDF; imported on use (scipy is slow to load)
+
+    cdf = bdtr(k, n, 1.0 - percentile)
     return int(np.count_nonzero(cdf <= 1.0 - confidence)) - 1
 
 

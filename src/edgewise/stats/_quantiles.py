@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _sps
 
 from edgewise.errors import ConfigError
 
@@ -71,7 +70,9 @@ def order_statistic_bounds(n: int, q: float, confidence: float = 0.95) -> tuple[
         raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
     half = (1.0 - confidence) / 2.0
     k = np.arange(n + 1)
-    cdf = _sps.binom.cdf(k, n, q)  # P(B <= k)
+    from scipy.special import bdtr  # binomial CDF; imported on use (scipy is slow to load)
+
+    cdf = bdtr(k, n, q)  # P(B <= k)
     # P(x_(l) > xi) = P(B <= l-1) must be <= half: largest such l.
     lower = int(np.count_nonzero(cdf <= half))
     # P(x_(u) < xi) = P(B >= u) = 1 - P(B <= u-1) must be <= half: smallest such u.
