@@ -47,6 +47,7 @@ class _Stream:
     disagree: np.ndarray
     seen: int = 0
     used: int = 0
+    censored: int = 0
     verdict: Verdict | None = None
     history: list[Verdict] = field(default_factory=list)
 
@@ -179,6 +180,7 @@ class Judge:
         i = stream.used
         stream.production[i], stream.candidate[i], stream.disagree[i] = p, c, not agree
         stream.used += 1
+        stream.censored += c == math.inf
         if stream.used % self.look_every == 0 or stream.used >= self.max_requests:
             return self._look(candidate, stream)
         return self._current(candidate, stream)
@@ -223,6 +225,7 @@ class Judge:
             stream.production[sl] = p[start : start + take]
             stream.candidate[sl] = c[start : start + take]
             stream.disagree[sl] = dis[start : start + take]
+            stream.censored += int(np.count_nonzero(np.isposinf(c[start : start + take])))
             stream.used += take
             stream.seen += take
             start += take
@@ -282,7 +285,7 @@ class Judge:
             warmup=self.warmup,
             reason=reason,
             requests_used=stream.used,
-            censored=int(np.count_nonzero(np.isinf(stream.candidate[: stream.used]))),
+            censored=stream.censored,
             tolerance=self.tolerance,
             alpha=self.alpha,
         )
@@ -299,7 +302,7 @@ class Judge:
             used=n,
             seen=stream.seen,
             judge=self,
-            censored=int(np.count_nonzero(np.isinf(c))),
+            censored=stream.censored,
         )
         stream.verdict = verdict
         stream.history.append(verdict)

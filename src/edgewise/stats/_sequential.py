@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -153,7 +153,7 @@ def quantile_cs_ranks(n: int, q: float, *, alpha: float, sides: Sides = "both") 
     each side ``alpha/2``; "lower"/"upper" spend all of ``alpha`` on one side.
 
     >>> quantile_cs_ranks(10, 0.99, alpha=0.05)
-    (0, 11)
+    (8, 11)
     """
     _check_level(q, "quantile level")
     if n < 0:
@@ -193,7 +193,9 @@ def quantile_cs(
     return _order_stat(xs, lo_rank), _order_stat(xs, hi_rank)
 
 
-def _min_sign_log_evalue(u: np.ndarray, v: np.ndarray, lo: float, hi: float) -> float:
+def _min_sign_log_evalue(
+    u: np.ndarray, v: np.ndarray, lo: float, hi: float, plus_extra: int = 0, minus_extra: int = 0
+) -> float:
     """min over x in [lo, hi] of the sign-test log e-value for ``#{u<=x<v}`` vs ``#{v<=x<u}``.
 
     The counts are right-continuous step functions of x with jumps at the keys,
@@ -202,8 +204,8 @@ def _min_sign_log_evalue(u: np.ndarray, v: np.ndarray, lo: float, hi: float) -> 
     u_in = (u > lo) & (u <= hi)
     v_in = (v > lo) & (v <= hi)
     active = u_in | v_in
-    plus_const = int(np.count_nonzero((u <= lo) & (v > hi)))
-    minus_const = int(np.count_nonzero((v <= lo) & (u > hi)))
+    plus_const = plus_extra + int(np.count_nonzero((u <= lo) & (v > hi)))
+    minus_const = minus_extra + int(np.count_nonzero((v <= lo) & (u > hi)))
     ua, va = u[active], v[active]
     points = np.unique(np.concatenate(([lo], ua[u_in[active]], va[v_in[active]])))
     # x = +inf is handled by the caller (a nextafter key of +inf stays +inf).
@@ -237,9 +239,10 @@ def paired_quantile_log_evalue(
     level is implicit); the test is then valid at level ``alpha_cs + alpha_test``.
     Candidate ``+inf`` (timeouts) count as infinitely slow.
 
+    >>> import math
     >>> p = np.linspace(1.0, 2.0, 400)
     >>> paired_quantile_log_evalue(p, 2 * p, ratio=1.1, lo_ms=1.4, hi_ms=1.6,
-    ...                            alternative="greater") > np.log(20)
+    ...                            alternative="greater") > math.log(20)
     True
     """
     if not (isinstance(ratio, float | int) and math.isfinite(ratio) and ratio > 0.0):
@@ -287,37 +290,64 @@ def paired_ratio_bounds(
     _check_alpha(alpha_upper, "alpha_upper")
     p = _as_latencies(production_ms, "production_ms")
     c = _as_latencies(candidate_ms, "candidate_ms")
-    t_lo, t_hi = math.log(1.0 / alpha_lower), math.log(1.0 / alpha_upper)
-
-    def fails(theta: float) -> bool:
-        e = paired_quantile_log_evalue(
-            p, c, ratio=theta, lo_ms=lo_ms, hi_ms=hi_ms, alternative="greater"
-        )
-        return e >= t_lo
-
-    def passes(theta: float) -> bool:
-        e = paired_quantile_log_evalue(
-            p, c, ratio=theta, lo_ms=lo_ms, hi_ms=hi_ms, alternative="less"
-        )
-        return e >= t_hi
-
-    lower = _boundary(fails, rejects_small=True, rel_tol=rel_tol)
-    upper = _boundary(passes, rejects_small=False, rel_tol=rel_tol)
+    if p.shape != c.shape:
+        raise ConfigError(f"need paired samples, got {p.size} and {c.size} values")
+    if not (math.isfinite(lo_ms) and math.isfinite(hi_ms) and lo_ms <= hi_ms):
+        return 0.0, math.inf  # an unbounded CS for production: neither test can reject
+    lower = _ratio_edge(p, c, lo_ms, hi_ms, "greater", math.log(1.0 / alpha_lower), rel_tol)
+    upper = _ratio_edge(p, c, lo_ms, hi_ms, "less", math.log(1.0 / alpha_upper), rel_tol)
     return lower, upper
 
 
-def _boundary(test: Callable[[float], bool], *, rejects_small: bool, rel_tol: float) -> float:
-    """The edge of the rejected half-line ``{theta: test(theta)}``, rounded outwards."""
-    span = 64.0
-    inside, outside = (1.0 / span, span) if rejects_small else (span, 1.0 / span)
-    if not test(inside):
-        return 0.0 if rejects_small else math.inf
-    if test(outside):
-        return math.inf if rejects_small else 0.0
-    a, b = math.log(inside), math.log(outside)
+def _ratio_edge(
+    p: np.ndarray,
+    c: np.ndarray,
+    lo: float,
+    hi: float,
+    alternative: Alternative,
+    threshold: float,
+    rel_tol: float,
+) -> float:
+    """The edge of the ratios a test rejects, rounded outwards.
+
+    "greater" rejects a half-line of small ratios, "less" one of large ratios.
+    A doubling search brackets the edge on all pairs; the bisection then runs on
+    the pairs that can still change class inside the bracket, the rest being
+    constant counts.
+    """
+    small = alternative == "greater"
+
+    def rejects(theta: float, pp: np.ndarray, cc: np.ndarray, extra: tuple[int, int]) -> bool:
+        b = cc / theta
+        u, v = (np.nextafter(pp, np.inf), b) if small else (np.nextafter(b, np.inf), pp)
+        return _min_sign_log_evalue(u, v, lo, hi, *extra) >= threshold
+
+    inside = rejects(1.0, p, c, (0, 0))
+    # Step towards the edge: away from the rejected side while inside, into it otherwise.
+    factor = 1.25 if small == inside else 0.8
+    theta, found = 1.0, False
+    for _ in range(32):  # 1.25^32 > 1000
+        nxt = theta * factor
+        if rejects(nxt, p, c, (0, 0)) != inside:
+            found = True
+            break
+        theta = nxt
+    if not found:
+        return (math.inf if inside else 0.0) if small else (0.0 if inside else math.inf)
+    t_in, t_out = (theta, nxt) if inside else (nxt, theta)
+    t_min, t_max = min(t_in, t_out), max(t_in, t_out)
+    keep = ((p >= lo) & (p <= hi)) | ((c >= t_min * lo) & (c <= t_max * hi))
+    pe, ce = p[~keep], c[~keep] / t_min  # these pairs keep their class inside the bracket
+    ue, ve = (np.nextafter(pe, np.inf), ce) if small else (np.nextafter(ce, np.inf), pe)
+    extra = (
+        int(np.count_nonzero((ue <= lo) & (ve > hi))),
+        int(np.count_nonzero((ve <= lo) & (ue > hi))),
+    )
+    pk, ck = p[keep], c[keep]
+    a, b = math.log(t_in), math.log(t_out)
     while abs(b - a) > rel_tol:
         mid = 0.5 * (a + b)
-        if test(math.exp(mid)):
+        if rejects(math.exp(mid), pk, ck, extra):
             a = mid
         else:
             b = mid
@@ -328,7 +358,7 @@ def proportion_log_evalues(successes: int, trials: int, p0: float) -> tuple[floa
     """``(log e for rate > p0, log e for rate < p0)`` of a Bernoulli stream.
 
     >>> up, down = proportion_log_evalues(0, 2000, 0.01)
-    >>> down > np.log(20) > up
+    >>> bool(down > np.log(20) > up)
     True
     """
     up = float(bernoulli_log_evalue(successes, trials, p0, alternative="greater"))
