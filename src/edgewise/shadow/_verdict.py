@@ -187,7 +187,8 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (non-finite numbers become None)."""
-        return _json_safe(asdict(self))
+        out: dict[str, Any] = _json_safe(asdict(self))
+        return out
 
 
 def _json_safe(obj: Any) -> Any:

@@ -259,11 +259,11 @@ def paired_quantile_log_evalue(
     if alternative == "greater":
         # D = 1{b <= x} - 1{P < x}; bet on D = -1 (P below x, candidate above).
         found = _min_sign_log_evalue(np.nextafter(p, np.inf), b, lo_ms, hi_ms)
-        at_inf = np.count_nonzero(np.isposinf(p))  # at x = +inf only D = +1 occurs
+        at_inf = int(np.count_nonzero(np.isposinf(p)))  # at x = +inf only D = +1 occurs
     else:
         # D = 1{b < x} - 1{P <= x}; bet on D = +1 (candidate below x, P above).
         found = _min_sign_log_evalue(np.nextafter(b, np.inf), p, lo_ms, hi_ms)
-        at_inf = np.count_nonzero(np.isposinf(b))  # at x = +inf only D = -1 occurs
+        at_inf = int(np.count_nonzero(np.isposinf(b)))  # at x = +inf only D = -1 occurs
     if hi_ms == math.inf:
         found = min(found, float(bernoulli_log_evalue(0, at_inf, 0.5)))
     return found
