@@ -12,8 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from edgewise.store import Store
+
+# A shared, noisy 2-core machine: time limits per example would only make tests flaky.
+hypothesis_settings.register_profile("edgewise", deadline=None)
+hypothesis_settings.load_profile("edgewise")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
