@@ -208,7 +208,8 @@ def test_serve_rejects_bad_options(tmp_path: Path, model_path) -> None:  # type:
     prod = str(model_path("mlp-tiny"))
     runner = CliRunner()
     cases = [
-        ["shadow", "serve", "--production", prod],
+        ["shadow", "serve", "--production", prod, "--production-url", "http://127.0.0.1:9"],
+        ["shadow", "serve", "--candidate", prod],
         ["shadow", "serve", "--production", prod, "--candidate", str(tmp_path / "missing.onnx")],
         ["shadow", "serve", "--production", prod, "--candidate", prod, "--mirror-percent", "150"],
         ["shadow", "serve", "--production", prod, "--candidate", prod, "--tolerance", "ten"],

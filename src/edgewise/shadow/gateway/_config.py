@@ -20,7 +20,8 @@ class ShadowConfig:
     """Everything ``edgewise shadow serve`` takes.
 
     Production is a model file (``production``, run in a local worker process) or an
-    existing OIP server (``production_url``, proxy mode); so is each candidate.
+    existing OIP server (``production_url``, proxy mode); so is each candidate. With
+    no candidate the gateway just serves production (a baseline).
     ``candidate_cpus`` holds one CPU set per candidate, or one shared by all.
     """
 
@@ -49,13 +50,12 @@ class ShadowConfig:
     max_body_bytes: int = 64 << 20
     flush_interval_s: float = 0.5
     rel_tol: float = 1e-2
+    ratio_bounds: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.production is None) == (self.production_url is None):
             raise ConfigError("give production as a model file or as --production-url, not both")
-        if not self.candidates and not self.candidate_urls:
-            raise ConfigError("give at least one --candidate MODEL or --candidate-url URL")
         if not 0.0 <= self.mirror_percent <= 100.0 or math.isnan(self.mirror_percent):
             raise ConfigError(f"--mirror-percent must be in [0, 100], got {self.mirror_percent}")
         if not 0 <= self.port <= 65535:

@@ -191,6 +191,8 @@ class ShadowGateway:
             _check_compatible(prod, m)
         self.production, self.candidates = prod, members
         names = [m.name for m in members]
+        if not names:
+            return  # serving only: nothing to mirror, pair or judge
         judge = Judge(
             names,
             quantiles=cfg.quantiles,
@@ -200,6 +202,7 @@ class ShadowGateway:
             warmup=cfg.warmup,
             look_every=cfg.look_every,
             max_requests=cfg.max_requests,
+            ratio_bounds=cfg.ratio_bounds,  # off by default: costs tens of ms per look
         )
         if self.store is not None:
             self.run_id = await asyncio.to_thread(

@@ -15,13 +15,13 @@ the request body, and ``TensorData.array()`` is ``numpy.frombuffer`` over it.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from edgewise.errors import InputError
 from edgewise.runtime import TensorSpec
@@ -104,8 +104,8 @@ class InferRequest:
 
 def _loads(raw: bytes | memoryview) -> Any:
     try:
-        return json.loads(bytes(raw))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise OipError(f"request body is not valid JSON: {exc}") from None
 
 
@@ -278,7 +278,7 @@ def encode_infer_response(
             entry["parameters"] = {"binary_data_size": out.nbytes}
             blobs.append(out.data)
         else:
-            entry["data"] = np.frombuffer(out.data, dtype=out.dtype).tolist()
+            entry["data"] = np.frombuffer(out.data, dtype=out.dtype)
         entries.append(entry)
     doc: dict[str, Any] = {
         "model_name": model_name,
@@ -287,7 +287,7 @@ def encode_infer_response(
     }
     if request_id:
         doc["id"] = request_id
-    head = json.dumps(doc, separators=(",", ":")).encode()
+    head = orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
     if not blobs:
         return head, {"content-type": "application/json"}
     return b"".join([head, *blobs]), {
@@ -340,4 +340,4 @@ def model_metadata(
 
 def error_body(message: str) -> bytes:
     """The OIP error body: ``{"error": "..."}``."""
-    return json.dumps({"error": message}).encode()
+    return orjson.dumps({"error": message})

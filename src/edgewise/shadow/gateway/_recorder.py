@@ -93,6 +93,7 @@ class Recorder:
             "warmup": judge.warmup,
             "look_every": judge.look_every,
             "max_requests": judge.max_requests,
+            "ratio_bounds": judge.ratio_bounds,
         }
         self.store = store
         self.run_id = run_id

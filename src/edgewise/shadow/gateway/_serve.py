@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,9 @@ from edgewise.shadow.gateway._auth import api_token
 from edgewise.shadow.gateway._config import ShadowConfig
 from edgewise.shadow.gateway._gateway import ShadowGateway
 from edgewise.store import Store
+
+#: GIL switch interval in the gateway process (Python's default is 5 ms).
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _uvicorn_config(app: Any, config: ShadowConfig) -> Any:
@@ -144,6 +148,9 @@ def serve_forever(
 
     from edgewise.shadow.gateway._http import create_app
 
+    # The writer thread (agreement, judge, store) must not hold the GIL for the
+    # default 5 ms while a request waits on the event loop.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     gateway = ShadowGateway(config, store=store)
     token = api_token() or ""
     startup_error: list[BaseException] = []

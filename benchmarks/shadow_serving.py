@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""Serving benchmark: the shadow gateway alone, with a mirrored candidate, and KServe.
+
+One run, side by side, bounded load on loopback, the same ONNX model and the same
+client (tritonclient.http, binary tensors and JSON), at two input sizes (mlp-tiny:
+1 KiB input; cnn-small: 48 KiB input). Each server is its own process:
+
+* ``gateway``: ``edgewise shadow serve --production M`` (production worker on CPU 0);
+* ``gateway+mirror``: the same plus ``--candidate M' --candidate-cpus 1`` (a copy of
+  M, every request mirrored, paired, judged and written to SQLite);
+* ``kserve``: KServe's Python ``ModelServer`` (0.21) with an ONNX Runtime model,
+  bound to 127.0.0.1, one thread, run by ``--kserve-python`` (kserve is not an
+  edgewise dependency; install it in a throwaway venv).
+
+Rounds are interleaved (every server and mode once per round) so machine noise hits
+all alike; each cell reports the median over rounds. Server CPU per request is the
+server process's own user+system time over the requests it answered (for the
+gateway: the gateway process alone, then its worker processes separately).
+
+    python benchmarks/shadow_serving.py --kserve-python /tmp/kserve-venv/bin/python \\
+        [--rounds 3] [--seconds 4] [--requests 4000] [--concurrency 1]
+
+Writes benchmarks/results/shadow_serving.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from threading import Thread
+from typing import Any
+
+import numpy as np
+import psutil
+
+from edgewise.zoo import write_example
+
+RESULTS = Path(__file__).parent / "results"
+MODELS = {"mlp-tiny": ("x", (1, 256)), "cnn-small": ("image", (1, 3, 64, 64))}
+SERVERS = ("gateway", "gateway+mirror", "kserve")
+MODES = ("binary", "json")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, name: str, proc: subprocess.Popen[bytes], timeout_s: float = 180) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/v2/models/{name}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout_s} s")
+
+
+class Server:
+    def __init__(
+        self, kind: str, model: Path, name: str, workdir: Path, kserve_python: str | None
+    ) -> None:
+        self.kind, self.name = kind, name
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "EDGEWISE_DB": f"sqlite:///{workdir / f'{kind}-{name}.db'}",
+            "EDGEWISE_HOME": str(workdir / "home"),
+        }
+        if kind == "kserve":
+            if not kserve_python:
+                raise SystemExit(
+                    "--kserve-python is required (an interpreter with kserve installed)"
+                )
+            script = Path(__file__).parent / "_kserve_server.py"
+            cmd = [kserve_python, str(script), str(model), name, str(self.port)]
+        else:
+            cmd = [
+                sys.executable,
+                "-m",
+                "edgewise",
+                "shadow",
+                "serve",
+                "--production",
+                str(model),
+                "--port",
+                str(self.port),
+                "--name",
+                name,
+                "--production-cpus",
+                "0",
+            ]
+            if kind == "gateway+mirror":
+                cand = workdir / f"{name}-candidate.onnx"
+                shutil.copyfile(model, cand)
+                cmd += ["--candidate", str(cand), "--candidate-cpus", "1"]
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_ready(self.url, name, self.proc)
+        self.ps = psutil.Process(self.proc.pid)
+
+    def cpu_s(self) -> tuple[float, float]:
+        """(this process, its child processes) user+system seconds so far."""
+        own = self.ps.cpu_times()
+        kids = 0.0
+        for child in self.ps.children(recursive=True):
+            try:
+                t = child.cpu_times()
+                kids += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return own.user + own.system, kids
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _client_loop(
+    url: str,
+    name: str,
+    x: np.ndarray,
+    inp_name: str,
+    out_name: str,
+    binary: bool,
+    deadline: float,
+    max_requests: int,
+    latencies: list[float],
+) -> None:
+    import tritonclient.http as triton
+
+    client = triton.InferenceServerClient(
+        url=url.removeprefix("http://"), connection_timeout=60, network_timeout=60
+    )
+    inp = triton.InferInput(inp_name, list(x.shape), "FP32")
+    inp.set_data_from_numpy(x, binary_data=binary)
+    out = triton.InferRequestedOutput(out_name, binary_data=binary)
+    clock = time.perf_counter
+    # tritonclient sends no content type; KServe then treats a JSON body as binary
+    headers = None if binary else {"Content-Type": "application/json"}
+    try:
+        while len(latencies) < max_requests and clock() < deadline:
+            t0 = clock()
+            res = client.infer(name, [inp], outputs=[out], headers=headers, request_id="1")
+            res.as_numpy(out_name)
+            latencies.append((clock() - t0) * 1e3)
+    finally:
+        client.close()
+
+
+def run_load(
+    server: Server,
+    *,
+    x: np.ndarray,
+    inp_name: str,
+    out_name: str,
+    binary: bool,
+    seconds: float,
+    max_requests: int,
+    concurrency: int,
+) -> dict[str, float]:
+    warm: list[float] = []
+    _client_loop(
+        server.url, server.name, x, inp_name, out_name, binary, time.perf_counter() + 5, 50, warm
+    )
+    cpu0, kids0 = server.cpu_s()
+    per_thread: list[list[float]] = [[] for _ in range(concurrency)]
+    deadline = time.perf_counter() + seconds
+    t0 = time.perf_counter()
+    threads = [
+        Thread(
+            target=_client_loop,
+            args=(
+                server.url,
+                server.name,
+                x,
+                inp_name,
+                out_name,
+                binary,
+                deadline,
+                max_requests // concurrency,
+                per_thread[i],
+            ),
+        )
+        for i in range(concurrency)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    cpu1, kids1 = server.cpu_s()
+    lat = np.concatenate([np.asarray(p) for p in per_thread])
+    n = lat.size
+    return {
+        "requests": int(n),
+        "seconds": wall,
+        "rps": n / wall,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "server_cpu_ms_per_req": (cpu1 - cpu0) * 1e3 / n,
+        "worker_cpu_ms_per_req": (kids1 - kids0) * 1e3 / n,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kserve-python", default=None)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--modes", default=",".join(MODES))
+    args = ap.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    load_start = os.getloadavg()
+    cells: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+    meta: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="edgewise-serving-") as tmp:
+        work = Path(tmp)
+        for model_name in args.models.split(","):
+            inp_name, shape = MODELS[model_name]
+            model = write_example(model_name, work / "models")
+            x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+            servers = [
+                Server(kind, model, model_name, work, args.kserve_python) for kind in SERVERS
+            ]
+            try:
+                import httpx
+
+                out_name = httpx.get(f"{servers[0].url}/v2/models/{model_name}").json()["outputs"][
+                    0
+                ]["name"]
+                meta[model_name] = {"input_bytes": int(x.nbytes), "input_shape": list(shape)}
+                for r in range(args.rounds):
+                    for server in servers:
+                        for mode in args.modes.split(","):
+                            res = run_load(
+                                server,
+                                x=x,
+                                inp_name=inp_name,
+                                out_name=out_name,
+                                binary=mode == "binary",
+                                seconds=args.seconds,
+                                max_requests=args.requests,
+                                concurrency=args.concurrency,
+                            )
+                            cells.setdefault((model_name, server.kind, mode), []).append(res)
+                            print(
+                                f"round {r + 1} {model_name:9s} {server.kind:15s} {mode:6s} "
+                                f"{res['rps']:7.1f} req/s p50 {res['p50_ms']:.3f} p99 {res['p99_ms']:.3f} ms "
+                                f"server cpu {res['server_cpu_ms_per_req']:.3f} ms/req",
+                                flush=True,
+                            )
+                mirror = next(s for s in servers if s.kind == "gateway+mirror")
+                import httpx as _h
+
+                st = _h.get(f"{mirror.url}/shadow/status").json()
+                meta[model_name]["mirror_status"] = {
+                    k: st["candidates"][0][k]
+                    for k in ("mirrored", "paired", "censored", "dropped", "verdict", "reason")
+                }
+                meta[model_name]["mirror_failed"] = st["failed"]
+            finally:
+                for s in servers:
+                    s.stop()
+    summary = []
+    for (model_name, kind, mode), runs in cells.items():
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        summary.append(
+            {"model": model_name, "server": kind, "mode": mode, "rounds": len(runs), **med}
+        )
+
+    def cell(m: str, k: str, mode: str) -> dict[str, float]:
+        return next(
+            s for s in summary if s["model"] == m and s["server"] == k and s["mode"] == mode
+        )
+
+    targets = []
+    for m in meta:
+        for mode in args.modes.split(","):
+            g, gm, ks = (
+                cell(m, "gateway", mode),
+                cell(m, "gateway+mirror", mode),
+                cell(m, "kserve", mode),
+            )
+            targets.append(
+                {
+                    "model": m,
+                    "mode": mode,
+                    "mirror_throughput_cost_pct": 100 * (1 - gm["rps"] / g["rps"]),
+                    "mirror_p99_cost_pct": 100 * (gm["p99_ms"] / g["p99_ms"] - 1),
+                    "mirror_vs_kserve_throughput_x": gm["rps"] / ks["rps"],
+                    "gateway_cpu_ms_per_req": g["server_cpu_ms_per_req"],
+                    "gateway_mirror_cpu_ms_per_req": gm["server_cpu_ms_per_req"],
+                }
+            )
+    doc = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "loadavg_start": load_start,
+            "loadavg_end": os.getloadavg(),
+        },
+        "settings": vars(args),
+        "models": meta,
+        "cells": summary,
+        "targets": targets,
+    }
+    (RESULTS / "shadow_serving.json").write_text(json.dumps(doc, indent=2))
+    lines = [
+        "# Shadow gateway serving benchmark",
+        "",
+        f"`{' '.join(['python', *sys.argv])}`",
+        "",
+        f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, load average at start {load_start[0]:.2f} "
+        f"(shared with other work), end {os.getloadavg()[0]:.2f}. Client: tritonclient.http, concurrency "
+        f"{args.concurrency}, up to {args.requests} requests or {args.seconds:g} s per cell, {args.rounds} interleaved "
+        "rounds; medians over rounds. Server CPU: the server process's own CPU time per request "
+        "(for the gateway, its worker processes are listed separately).",
+        "",
+        "| model (input) | server | mode | req/s | p50 ms | p99 ms | server CPU ms/req | worker CPU ms/req |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in sorted(summary, key=lambda s: (s["model"], SERVERS.index(s["server"]), s["mode"])):
+        lines.append(
+            f"| {s['model']} ({meta[s['model']]['input_bytes']} B) | {s['server']} | {s['mode']} | {s['rps']:.1f} | "
+            f"{s['p50_ms']:.3f} | {s['p99_ms']:.3f} | {s['server_cpu_ms_per_req']:.3f} | {s['worker_cpu_ms_per_req']:.3f} |"
+        )
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "| model | mode | mirroring cost: throughput | mirroring cost: p99 | gateway+mirror / KServe throughput | gateway CPU ms/req (alone / mirroring) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for t in targets:
+        lines.append(
+            f"| {t['model']} | {t['mode']} | {t['mirror_throughput_cost_pct']:+.1f}% (target <= 10%) | "
+            f"{t['mirror_p99_cost_pct']:+.1f}% (target <= 10%) | {t['mirror_vs_kserve_throughput_x']:.2f}x (target >= 4x) | "
+            f"{t['gateway_cpu_ms_per_req']:.3f} / {t['gateway_mirror_cpu_ms_per_req']:.3f} (target <= 2) |"
+        )
+    lines += ["", "Mirrored candidate at the end of each model's run:", ""]
+    for m, info in meta.items():
+        ms = info.get("mirror_status", {})
+        lines.append(f"- {m}: {json.dumps(ms)}; production failures {info.get('mirror_failed')}")
+    (RESULTS / "shadow_serving.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
