@@ -1,9 +1,10 @@
 """The background writer: pairs in, agreement + judge + batched store writes out.
 
-The event loop only appends finished pairs to a deque. Every ``flush_interval_s``
-this thread drains it: it compares outputs, feeds the judge, and writes the whole
-batch in one transaction. So a hard kill loses at most the records of the last
-``flush_interval_s`` plus one write in progress (documented in docs/shadow.md).
+The event loop only appends finished pairs to a deque. Every 10 ms this thread
+drains it, compares outputs and feeds the judge; every ``flush_interval_s`` it
+writes the records so far in one transaction. So a hard kill loses at most the
+records of the last ``flush_interval_s`` plus one write in progress (documented in
+docs/shadow.md).
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def pair_record(event: PairEvent, agreement: Agreement | None) -> ShadowPairReco
     )
 
 
+#: How often the writer thread judges the pairs that arrived (seconds).
+TICK_S = 0.01
+
+
 class Recorder:
     """Judges and stores paired records on a background thread.
 
@@ -110,6 +115,8 @@ class Recorder:
         )
         self._keep = keep_latencies > 0
         self._inbox: collections.deque[PairEvent] = collections.deque()
+        self._pending: list[ShadowPairRecord] = []
+        self._pending_looks: list[Verdict] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -145,10 +152,22 @@ class Recorder:
                 self.verdicts[name] = self.judge.verdict(name)  # type: ignore[union-attr]
 
     def _run(self) -> None:
-        while not self._stop.wait(self.flush_interval_s):
-            self.flush()
+        # Judge in small steps as pairs arrive (short GIL holds, so requests on the event
+        # loop barely wait), and write to the store in one transaction per flush interval.
+        next_write = time.monotonic() + self.flush_interval_s
+        while not self._stop.wait(TICK_S):
+            self._process()
+            if time.monotonic() >= next_write:
+                self._write_pending()
+                next_write = time.monotonic() + self.flush_interval_s
 
     def flush(self) -> None:
+        """Judge every pair received so far and write them all now."""
+        self._process()
+        self._write_pending()
+
+    def _process(self) -> None:
+        new_looks: list[Verdict] = []
         with self._lock:
             events = []
             while self._inbox:
@@ -156,7 +175,6 @@ class Recorder:
             if not events:
                 return
             judge = self.judge
-            records = []
             for ev in events:
                 agreement = None
                 if ev.reply is not None:
@@ -166,7 +184,7 @@ class Recorder:
                         rel_tol=self.rel_tol,
                     )
                 rec = pair_record(ev, agreement)
-                records.append(rec)
+                self._pending.append(rec)
                 if not rec.agree and not rec.censored:
                     self.disagreements[ev.candidate] += 1
                 if self._keep:
@@ -179,18 +197,24 @@ class Recorder:
                         candidate_ms=rec.candidate_ms,
                         agree=rec.agree or rec.censored,
                     )
-            new_looks: list[Verdict] = []
             for name in judge.candidates if judge is not None else ():
                 history = judge.history(name)  # type: ignore[union-attr]
                 seen = self._looks.get(name, 0)
                 new_looks.extend(history[seen:])
                 self._looks[name] = len(history)
                 self.verdicts[name] = judge.verdict(name)  # type: ignore[union-attr]
+            self._pending_looks.extend(new_looks)
             generation = self.generation
-            self._write(records, new_looks)
         if self.on_verdict is not None:
             for verdict in new_looks:
                 self.on_verdict(verdict, generation)
+
+    def _write_pending(self) -> None:
+        with self._lock:
+            records, self._pending = self._pending, []
+            looks, self._pending_looks = self._pending_looks, []
+        if records or looks:
+            self._write(records, looks)
 
     def _write(self, records: list[ShadowPairRecord], looks: list[Verdict]) -> None:
         if self.store is None or self.run_id is None:
