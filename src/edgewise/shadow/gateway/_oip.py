@@ -62,6 +62,11 @@ def oip_datatype(dtype: str) -> str:
         raise OipError(f"dtype {dtype} has no OIP datatype", status=500) from None
 
 
+def _bytes_view(arr: np.ndarray) -> memoryview:
+    """A flat byte view of ``arr`` (C-contiguous first; no copy when it already is)."""
+    return memoryview(np.ascontiguousarray(arr).reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class TensorData:
     """One tensor: name, numpy dtype name, shape and its raw C-order bytes."""
@@ -82,9 +87,7 @@ class TensorData:
     @classmethod
     def from_array(cls, name: str, arr: np.ndarray) -> TensorData:
         a = np.ascontiguousarray(arr)
-        return cls(
-            name=name, dtype=a.dtype.name, shape=tuple(a.shape), data=memoryview(a).cast("B")
-        )
+        return cls(name=name, dtype=a.dtype.name, shape=tuple(a.shape), data=_bytes_view(a))
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def parse_infer_request(
                 raise OipError(
                     f"input {name!r}: {arr.size} values but shape {list(shape)} needs {count}"
                 )
-            data = memoryview(np.ascontiguousarray(arr.reshape(shape))).cast("B")
+            data = _bytes_view(arr.reshape(shape))
         tensors[name] = TensorData(name=name, dtype=dtype, shape=shape, data=data)
     if offset != len(binary):
         raise OipError(f"body has {len(binary) - offset} bytes of binary data that no input claims")
@@ -316,7 +319,7 @@ def decode_infer_response(
             offset += int(size)
         else:
             arr = np.asarray(out.get("data", []), dtype=dtype).reshape(shape)
-            data = memoryview(np.ascontiguousarray(arr)).cast("B")
+            data = _bytes_view(arr)
         result.append(TensorData(name=out["name"], dtype=dtype, shape=shape, data=data))
     return tuple(result)
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +91,7 @@ class Recorder:
     ) -> None:
         self.judge: Judge | None = judge
         self.generation = 0
-        self._settings = {
+        self._settings: dict[str, Any] = {
             "quantiles": judge.quantiles,
             "tolerance": judge.tolerance,
             "alpha": judge.alpha,
