@@ -214,3 +214,56 @@ def _running(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_mirror_percent_is_exact(model_path) -> None:  # type: ignore[no-untyped-def]
+    from edgewise.shadow.gateway import ShadowGateway
+
+    prod = str(model_path("mlp-tiny"))
+    for pct, want in ((50.0, 500), (12.5, 125), (0.0, 0), (100.0, 1000)):
+        gw = ShadowGateway(ShadowConfig(production=prod, candidates=(prod,), mirror_percent=pct))
+        assert sum(gw._take_mirror() for _ in range(1000)) == want
+
+
+def test_a_full_queue_drops_and_counts(
+    tmp_path: Path, model_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    prod = model_path("mlp-tiny")
+    slow = tmp_path / "slow.onnx"
+    slow.write_bytes(prod.read_bytes())
+    monkeypatch.setenv(FAULT_ENV, "slow=slow:200")
+    config = ShadowConfig(
+        production=str(prod),
+        candidates=(str(slow),),
+        port=0,
+        queue_size=1,
+        warmup=0,
+        look_every=10_000,
+    )
+    with ShadowServer(config, token="t") as server:
+        x = np.zeros((1, 256), np.float32)
+
+        def client(_: int) -> list[int]:
+            with httpx.Client(base_url=server.url, timeout=30) as c:
+                return [
+                    c.post("/v2/models/mlp-tiny/infer", json=_body(x)).status_code
+                    for _ in range(40)
+                ]
+
+        with ThreadPoolExecutor(3) as pool:
+            codes = [code for part in pool.map(client, range(3)) for code in part]
+        assert set(codes) == {200} and len(codes) == 120
+        assert wait_until(
+            lambda: (c := httpx.get(f"{server.url}/shadow/status").json()["candidates"][0])[
+                "paired"
+            ]
+            == c["mirrored"],
+            timeout_s=10,
+        )
+        c = httpx.get(f"{server.url}/shadow/status").json()["candidates"][0]
+        assert c["dropped"] > 0 and c["mirrored"] + c["dropped"] == 120
+        assert c["censored"] == 0  # drops are overload, not evidence: nothing censored
+        assert (
+            f'edgewise_shadow_dropped_total{{model="mlp-tiny",candidate="slow"}} {c["dropped"]}'
+            in httpx.get(f"{server.url}/metrics").text
+        )
