@@ -48,6 +48,10 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# Read before clean_environ hides every EDGEWISE_* variable from the tests.
+_PG_URL_FROM_ENV = os.environ.get("EDGEWISE_TEST_PG_URL")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -65,7 +69,7 @@ def _pg_bin() -> Path | None:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL: $EDGEWISE_TEST_PG_URL, else a throwaway server started here."""
-    url = os.environ.get("EDGEWISE_TEST_PG_URL")
+    url = _PG_URL_FROM_ENV
     if url:
         yield url
         return
