@@ -267,3 +267,28 @@ def test_a_full_queue_drops_and_counts(
             f'edgewise_shadow_dropped_total{{model="mlp-tiny",candidate="slow"}} {c["dropped"]}'
             in httpx.get(f"{server.url}/metrics").text
         )
+
+
+def test_a_killed_production_worker_is_restarted(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
+    prod = str(model_path("mlp-tiny"))
+    config = ShadowConfig(production=prod, candidates=(prod,), port=0)
+    with ShadowServer(config, token="t") as server:
+        x = np.zeros((1, 256), np.float32)
+        old = httpx.get(f"{server.url}/shadow/status").json()["production"]["replica"]["pid"]
+        os.kill(old, signal.SIGKILL)
+        codes: list[int] = []
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                codes.append(c.post("/v2/models/mlp-tiny/infer", json=_body(x)).status_code)
+                if codes[-1] == 200 and len(codes) > 1:
+                    break
+                time.sleep(0.05)
+        assert codes[-1] == 200, "production came back"
+        assert set(codes) <= {200, 503}, (
+            "while it restarts, requests get 503, never a hang or a 500"
+        )
+        status = httpx.get(f"{server.url}/shadow/status").json()
+        assert status["production"]["restarts"] == 1
+        assert status["production"]["replica"]["pid"] != old
+        assert status["candidates"][0]["replica"]["alive"]

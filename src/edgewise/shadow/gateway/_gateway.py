@@ -42,6 +42,8 @@ from edgewise.store import DeploymentRecord, ShadowRunRecord, Store
 
 #: Production latencies kept for the status and metrics summaries.
 WINDOW = 4096
+#: Attempts to restart a production worker that died.
+RESTART_ATTEMPTS = 5
 
 
 @dataclass
@@ -101,6 +103,7 @@ class ShadowGateway:
         self.requests = 0
         self.failed = 0
         self.rejected = 0
+        self.restarts = 0
         self.events: list[dict[str, Any]] = []
         self.started_at = time.time()
         self._seq = itertools.count(1)
@@ -190,6 +193,8 @@ class ShadowGateway:
         for m in members:
             _check_compatible(prod, m)
         self.production, self.candidates = prod, members
+        if isinstance(prod.replica, WorkerReplica):
+            prod.replica.on_lost = self._production_lost
         names = [m.name for m in members]
         if not names:
             return  # serving only: nothing to mirror, pair or judge
@@ -337,6 +342,33 @@ class ShadowGateway:
                 PairEvent(cand.name, seq, request_id, production, reply, outcome, lag_ns)
             )
 
+    # -- production supervision --------------------------------------------------------
+    def _production_lost(self, replica: WorkerReplica) -> None:
+        """Production's worker died on its own: start a new one (requests get 503 meanwhile)."""
+        prod = self.production
+        if prod is None or prod.replica is not replica:
+            return
+        task = asyncio.ensure_future(self._restart_production(prod, replica))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _restart_production(self, prod: _Member, dead: WorkerReplica) -> None:
+        for attempt in range(RESTART_ATTEMPTS):
+            fresh = dead.clone()
+            try:
+                await fresh.start()
+            except Exception:  # a broken start: wait and try again
+                await asyncio.sleep(min(2.0**attempt, 10.0))
+                continue
+            await dead.stop(drain_s=0)
+            if self.production is prod and prod.replica is dead:
+                fresh.on_lost = self._production_lost
+                prod.replica = fresh
+                self.restarts += 1
+            else:  # promoted away meanwhile
+                await fresh.stop(drain_s=0)
+            return
+
     # -- verdicts, promote, rollback ---------------------------------------------------
     def _verdict_from_thread(self, verdict: Verdict, generation: int) -> None:
         if self._loop is not None and self.config.auto and verdict.final:
@@ -386,6 +418,8 @@ class ShadowGateway:
         cand.state = "promoted"
         self.candidates.remove(cand)
         self.production = cand  # every request from now on goes to the new replica
+        if isinstance(cand.replica, WorkerReplica):
+            cand.replica.on_lost = self._production_lost
         cand.state = "production"
         old.state = "retired"
         self.retired.append(old)
@@ -498,6 +532,7 @@ class ShadowGateway:
                 "model": prod.source,
                 "sha256": prod.sha256,
                 "replica": prod.replica.describe(),
+                "restarts": self.restarts,
                 "p50_ms": float(np.percentile(lat, 50)) if lat.size else None,
                 "p99_ms": float(np.percentile(lat, 99)) if lat.size else None,
             },

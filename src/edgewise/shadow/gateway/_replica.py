@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from edgewise.errors import ConfigError, ModelError
@@ -103,10 +103,23 @@ class WorkerReplica:
         self._ready: asyncio.Future[wire.Reply] | None = None
         self._timeouts_in_a_row = 0
         self.sent = 0
+        self._stopping = False
+        #: Called (on the event loop) when the worker dies on its own, not by ``stop``.
+        self.on_lost: Callable[[WorkerReplica], None] | None = None
 
     @property
     def in_flight(self) -> int:
         return len(self._pending)
+
+    def clone(self) -> WorkerReplica:
+        """A fresh, unstarted replica with the same model and settings (for a restart)."""
+        return WorkerReplica(
+            name=self.name,
+            model=self.model,
+            cpus=self.cpus,
+            threads=self.threads,
+            max_write_buffer_bytes=self.max_write_buffer_bytes,
+        )
 
     async def start(self, *, timeout_s: float = 120.0) -> None:
         loop = asyncio.get_running_loop()
@@ -181,6 +194,8 @@ class WorkerReplica:
                 timer.cancel()
             if not fut.done():
                 fut.set_exception(err)
+        if self.on_lost is not None and not self._stopping and self.info:
+            self.on_lost(self)
 
     def _on_timeout(self, seq: int, timeout_s: float) -> None:
         slot = self._pending.pop(seq, None)
@@ -230,6 +245,7 @@ class WorkerReplica:
 
     async def stop(self, *, drain_s: float = 5.0) -> None:
         """Let in-flight requests finish (up to ``drain_s``), then end the worker."""
+        self._stopping = True
         if drain_s > 0 and self.alive:
             await self.drain(timeout_s=drain_s)
         if self._transport is not None:
