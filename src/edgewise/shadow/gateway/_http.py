@@ -84,7 +84,7 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
                 f"unknown model {name!r} (this gateway serves {gateway.name!r})", status=404
             )
 
-    async def infer(request: Request) -> Response:
+    async def infer(request: Request) -> Response:  # reached only if the fast path is bypassed
         try:
             _check_model(request.path_params["name"])
             if request.headers.get("content-encoding") not in (None, "identity"):
@@ -164,7 +164,92 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
     async def rollback(request: Request) -> Response:
         return await _act(request, "rollback")
 
-    return app
+    return FastInfer(app, gateway)
+
+
+def _infer_model(path: str) -> str | None:
+    """The model name of an infer path (``/v2/models/NAME[/versions/V]/infer``), else None."""
+    parts = path.split("/")
+    if len(parts) == 5 and parts[1:3] == ["v2", "models"] and parts[4] == "infer":
+        return parts[3]
+    if (
+        len(parts) == 7
+        and parts[1:3] == ["v2", "models"]
+        and parts[4] == "versions"
+        and parts[6] == "infer"
+    ):
+        return parts[3]
+    return None
+
+
+class FastInfer:
+    """ASGI front: answers ``POST .../infer`` straight from ASGI messages; the rest goes to
+    the FastAPI app. Saves the framework's per-request objects on the hot path (same
+    checks, same answers as the routed handler).
+    """
+
+    def __init__(self, app: Any, gateway: ShadowGateway) -> None:
+        self.app = app
+        self.gateway = gateway
+        self.limit = gateway.config.max_body_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        name = None
+        if scope["type"] == "http" and scope["method"] == "POST":
+            name = _infer_model(scope["path"])
+        if name is None:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        try:
+            out, out_headers, status = await self._infer(name, headers, receive)
+        except OipError as exc:
+            out, out_headers, status = (
+                error_body(str(exc)),
+                {"content-type": "application/json"},
+                exc.status,
+            )
+        raw = [(k.encode(), v.encode()) for k, v in out_headers.items()]
+        raw.append((b"content-length", str(len(out)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": out})
+
+    async def _infer(
+        self, name: str, headers: dict[bytes, bytes], receive: Any
+    ) -> tuple[bytes, dict[str, str], int]:
+        gw = self.gateway
+        if name != gw.name:
+            raise OipError(f"unknown model {name!r} (this gateway serves {gw.name!r})", status=404)
+        if headers.get(b"content-encoding", b"identity") != b"identity":
+            raise OipError("compressed request bodies are not supported", status=415)
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                raise OipError(f"bad Content-Length {declared!r}") from None
+            if size > self.limit:
+                raise OipError(
+                    f"request body of {size} bytes is over the {self.limit}-byte limit", status=413
+                )
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise OipError("client disconnected", status=400)
+            chunk = message.get("body", b"")
+            if chunk:
+                total += len(chunk)
+                if total > self.limit:
+                    raise OipError(f"request body is over the {self.limit}-byte limit", status=413)
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        hl = headers.get(HEADER_LENGTH.encode())
+        out, out_headers = await gw.infer(body, header_length=None if hl is None else hl.decode())
+        return out, out_headers, 200
 
 
 def _clean(obj: Any) -> Any:

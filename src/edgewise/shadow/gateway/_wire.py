@@ -15,10 +15,11 @@ views are aligned and nothing is copied on the way in.
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import orjson
 
 from edgewise.shadow.gateway._oip import TensorData
 
@@ -39,13 +40,12 @@ def _layout(head_size: int, tensors: Sequence[TensorData]) -> tuple[bytes, list[
         pos = -(-pos // ALIGN) * ALIGN
         offsets.append(pos)
         pos += t.nbytes
-    meta = json.dumps(
+    meta = orjson.dumps(
         [
             [t.name, t.dtype, list(t.shape), off, t.nbytes]
             for t, off in zip(tensors, offsets, strict=True)
-        ],
-        separators=(",", ":"),
-    ).encode()
+        ]
+    )
     total_head = head_size + len(meta)
     meta += b" " * (-total_head % ALIGN)
     pads, prev_end = [], 0
@@ -76,7 +76,7 @@ def encode_request(seq: int, tensors: Sequence[TensorData]) -> list[bytes | memo
 
 def _tensors(body: memoryview, start: int, meta: bytes | memoryview) -> list[TensorData]:
     out = []
-    for name, dtype, shape, off, nbytes in json.loads(bytes(meta)):
+    for name, dtype, shape, off, nbytes in orjson.loads(meta):
         a = start + off
         out.append(
             TensorData(name=name, dtype=dtype, shape=tuple(shape), data=body[a : a + nbytes])
@@ -123,7 +123,7 @@ def encode_reply(
     if status == OK:
         meta, pads = _layout(REPLY.size, tensors)
     else:
-        meta = json.dumps(info).encode() if status == READY else message.encode()
+        meta = orjson.dumps(info) if status == READY else message.encode()
         pads, tensors = [], ()
     return _parts(REPLY.pack(seq, status, *timings, len(meta)), meta, tensors, pads)
 
@@ -136,7 +136,7 @@ def decode_reply(body: bytes | bytearray | memoryview) -> Reply:
     if status == OK:
         return Reply(seq, status, total, io_in, compute, io_out, tuple(_tensors(view, start, meta)))
     if status == READY:
-        return Reply(seq, status, 0, 0, 0, 0, info=json.loads(bytes(meta)))
+        return Reply(seq, status, 0, 0, 0, 0, info=orjson.loads(meta))
     return Reply(
         seq, status, total, io_in, compute, io_out, message=bytes(meta).decode(errors="replace")
     )
