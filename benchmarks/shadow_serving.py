@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -108,15 +109,26 @@ class Server:
                 "--production-cpus",
                 "0",
             ]
-            if kind == "gateway+mirror":
-                cand = workdir / f"{name}-candidate.onnx"
+            if kind.startswith("gateway+mirror"):
+                fault = kind.partition(":")[2]
+                cand = workdir / f"{name}-candidate-{fault or 'ok'}.onnx"
                 shutil.copyfile(model, cand)
                 cmd += ["--candidate", str(cand), "--candidate-cpus", "1"]
+                if fault in ("slow", "garbage", "raise"):
+                    arg = "slow:10" if fault == "slow" else fault
+                    env["EDGEWISE_SHADOW_FAULT"] = f"{cand.stem}={arg}"
         self.proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         _wait_ready(self.url, name, self.proc)
         self.ps = psutil.Process(self.proc.pid)
+        fault = kind.partition(":")[2]
+        if fault in ("killed", "hung"):  # real signals on the candidate's worker process
+            import httpx
+
+            pid = httpx.get(f"{self.url}/shadow/status").json()["candidates"][0]["replica"]["pid"]
+            os.kill(pid, signal.SIGKILL if fault == "killed" else signal.SIGSTOP)
+            self.stopped_pid = pid if fault == "hung" else None
 
     def cpu_s(self) -> tuple[float, float]:
         """(this process, its child processes) user+system seconds so far."""
@@ -130,7 +142,14 @@ class Server:
                 pass
         return own.user + own.system, kids
 
+    stopped_pid: int | None = None
+
     def stop(self) -> None:
+        if self.stopped_pid is not None:
+            try:
+                os.kill(self.stopped_pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
         self.proc.terminate()
         try:
             self.proc.wait(timeout=30)
@@ -234,7 +253,15 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument(
+        "--faults",
+        action="store_true",
+        help="instead: production (cnn-small, binary) with a healthy vs a broken candidate",
+    )
     args = ap.parse_args()
+    if args.faults:
+        faults_main(args)
+        return
     RESULTS.mkdir(exist_ok=True)
     load_start = os.getloadavg()
     cells: dict[tuple[str, str, str], list[dict[str, float]]] = {}
@@ -368,6 +395,102 @@ def main() -> None:
         ms = info.get("mirror_status", {})
         lines.append(f"- {m}: {json.dumps(ms)}; production failures {info.get('mirror_failed')}")
     (RESULTS / "shadow_serving.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+FAULTS = ("ok", "killed", "hung", "slow", "garbage", "raise")
+
+
+def faults_main(args: argparse.Namespace) -> None:
+    """Production's throughput and p99 when its mirrored candidate is broken, vs healthy."""
+    import httpx
+
+    model_name = args.models.split(",")[0] if args.models != ",".join(MODELS) else "cnn-small"
+    inp_name, shape = MODELS[model_name]
+    load_start = os.getloadavg()
+    runs: dict[str, list[dict[str, float]]] = {}
+    status: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="edgewise-faults-") as tmp:
+        work = Path(tmp)
+        model = write_example(model_name, work / "models")
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        servers = [Server(f"gateway+mirror:{f}", model, model_name, work, None) for f in FAULTS]
+        try:
+            out_name = httpx.get(f"{servers[0].url}/v2/models/{model_name}").json()["outputs"][0][
+                "name"
+            ]
+            for r in range(args.rounds):
+                for server in servers:
+                    res = run_load(
+                        server,
+                        x=x,
+                        inp_name=inp_name,
+                        out_name=out_name,
+                        binary=True,
+                        seconds=args.seconds,
+                        max_requests=args.requests,
+                        concurrency=args.concurrency,
+                    )
+                    fault = server.kind.partition(":")[2]
+                    runs.setdefault(fault, []).append(res)
+                    print(
+                        f"round {r + 1} candidate {fault:8s} {res['rps']:7.1f} req/s "
+                        f"p50 {res['p50_ms']:.3f} p99 {res['p99_ms']:.3f} ms",
+                        flush=True,
+                    )
+            for server in servers:
+                st = httpx.get(f"{server.url}/shadow/status").json()
+                c = st["candidates"][0]
+                status[server.kind.partition(":")[2]] = {
+                    "failed": st["failed"],
+                    "requests": st["requests"],
+                    **{
+                        k: c[k]
+                        for k in (
+                            "mirrored",
+                            "paired",
+                            "censored",
+                            "dropped",
+                            "outcomes",
+                            "verdict",
+                            "rule",
+                        )
+                    },
+                }
+        finally:
+            for s in servers:
+                s.stop()
+    med = {f: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for f, rs in runs.items()}
+    base = med["ok"]
+    lines = [
+        "# Production under a broken mirrored candidate",
+        "",
+        f"`{' '.join(['python', *sys.argv])}`",
+        "",
+        f"{model_name}, binary tensors, tritonclient.http concurrency {args.concurrency}, production on CPU 0 "
+        f"and the candidate on CPU 1 of 2; {args.rounds} interleaved rounds of up to {args.requests} requests "
+        f"or {args.seconds:g} s; medians. Load average at start {load_start[0]:.2f}. Baseline: a healthy "
+        "candidate (same model). Faults: worker SIGKILLed, SIGSTOPped (hung), 10x slower, garbage outputs, "
+        "raising (the last three via EDGEWISE_SHADOW_FAULT).",
+        "",
+        "| candidate | req/s | p50 ms | p99 ms | p99 vs healthy | production failed | mirrored | censored | dropped | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for f in FAULTS:
+        m, st = med[f], status[f]
+        lines.append(
+            f"| {f} | {m['rps']:.1f} | {m['p50_ms']:.3f} | {m['p99_ms']:.3f} | "
+            f"{100 * (m['p99_ms'] / base['p99_ms'] - 1):+.1f}% | {st['failed']} of {st['requests']} | "
+            f"{st['mirrored']} | {st['censored']} | {st['dropped']} | {st['verdict']} ({st['rule']}) |"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "shadow_serving_faults.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "shadow_serving_faults.json").write_text(
+        json.dumps(
+            {"settings": vars(args), "medians": med, "status": status, "loadavg_start": load_start},
+            indent=2,
+        )
+    )
     print("\n".join(lines))
 
 
