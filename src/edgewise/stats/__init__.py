@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from edgewise.stats._conformal import conformal_quantile
 from edgewise.stats._drift import DriftCheck
 from edgewise.stats._early_stopping import (
     EARLY_STOPPING_CONFIDENCE,
@@ -38,6 +39,7 @@ __all__ = [
     "LatencySummary",
     "LogHistogram",
     "bernoulli_log_evalue",
+    "conformal_quantile",
     "early_stopping_estimate",
     "min_queries_for_early_stopping",
     "order_statistic_bounds",
