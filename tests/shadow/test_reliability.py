@@ -292,3 +292,67 @@ def test_a_killed_production_worker_is_restarted(tmp_path: Path, model_path) -> 
         assert status["production"]["restarts"] == 1
         assert status["production"]["replica"]["pid"] != old
         assert status["candidates"][0]["replica"]["alive"]
+
+
+def test_sigterm_drains_flushes_and_cleans_up(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    prod = model_path("mlp-tiny")
+    db = f"sqlite:///{tmp_path / 'term.db'}"
+    home = tmp_path / "home"
+    env = {**os.environ, "EDGEWISE_DB": db, "EDGEWISE_HOME": str(home)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edgewise",
+            "shadow",
+            "serve",
+            "--production",
+            str(prod),
+            "--candidate",
+            str(prod),
+            "--port",
+            "0",
+            "--json",
+            "--flush-interval",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while not "".join(lines).rstrip().endswith("}"):
+            line = proc.stdout.readline()
+            assert line, "the gateway exited before it was ready"
+            lines.append(line)
+        url = json.loads("".join(lines))["url"]
+        assert (home / "shadow" / "mlp-tiny.json").is_file()
+        status = httpx.get(f"{url}/shadow/status").json()
+        workers = [
+            status["production"]["replica"]["pid"],
+            status["candidates"][0]["replica"]["pid"],
+        ]
+        n = 60
+        with httpx.Client(base_url=url) as c:
+            for _ in range(n):
+                assert (
+                    c.post(
+                        "/v2/models/mlp-tiny/infer", json=_body(np.zeros((1, 256), np.float32))
+                    ).status_code
+                    == 200
+                )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    store = Store(db)
+    # the flush interval is 30 s, so only the shutdown flush can have written these
+    assert store.count_shadow_pairs(store.list_shadow_runs()[0].id) == n  # type: ignore[arg-type]
+    store.close()
+    assert not (home / "shadow" / "mlp-tiny.json").exists()
+    assert not [p for p in workers if _running(p)]

@@ -202,7 +202,8 @@ def _act(
     if json_out:
         print_json(event)
     else:
-        console.print(f"{action}d {event['candidate']}: {event['reason']}", highlight=False)
+        done = {"promote": "promoted", "rollback": "rolled back"}[action]
+        console.print(f"{done} {event['candidate']}: {event['reason']}", highlight=False)
 
 
 @shadow_app.command("promote")

@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,14 +142,30 @@ def _lifespan_error(gateway: ShadowGateway) -> BaseException:
     return ConfigError(f"the shadow gateway for {gateway.name!r} failed to start (see stderr)")
 
 
+def _graceful_server_class() -> Any:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGINT/SIGTERM once it has stopped serving, which would kill
+        the process before the gateway drains its workers and flushes its last records;
+        here the signal only stops the server and ``serve_forever`` finishes the job."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    return GracefulServer
+
+
 def serve_forever(
     config: ShadowConfig, *, store: Store | None = None, on_ready: Any = None
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (what ``edgewise shadow serve`` runs)."""
-    import uvicorn
-
     from edgewise.shadow.gateway._http import create_app
 
+    _GracefulServer = _graceful_server_class()
     # The writer thread (agreement, judge, store) must not hold the GIL for the
     # default 5 ms while a request waits on the event loop.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -163,7 +181,7 @@ def serve_forever(
             raise
 
     app = create_app(gateway, token=token, manage_lifecycle=False)
-    server = uvicorn.Server(_uvicorn_config(app, config))
+    server = _GracefulServer(_uvicorn_config(app, config))
     state = state_dir() / f"{gateway.name}.json"
 
     async def main() -> None:
