@@ -266,6 +266,10 @@ def test_unknown_model_is_404(served: tuple[ShadowServer, Store, Path]) -> None:
     server, _, _ = served
     res = httpx.post(f"{server.url}/v2/models/other/infer", content=b"{}")
     assert res.status_code == 404 and "other" in res.json()["error"]
+    res = httpx.get(f"{server.url}/v2/repository/index")
+    assert res.status_code == 404 and res.json() == {"error": "Not Found"}
+    res = httpx.get(f"{server.url}/v2/models/cnn-small/infer")
+    assert res.status_code == 405 and "error" in res.json()
 
 
 def test_metrics_are_prometheus_text(served: tuple[ShadowServer, Store, Path]) -> None:

@@ -78,6 +78,13 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
     )
     limit = gateway.config.max_body_bytes
 
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def oip_http_error(_: Request, exc: HTTPException) -> Response:
+        # unknown routes and wrong methods answer with the OIP error body too
+        return _error(str(exc.detail), exc.status_code)
+
     def _check_model(name: str) -> None:
         if name != gateway.name:
             raise OipError(
