@@ -512,9 +512,7 @@ class Store:
     def shadow_verdicts(self, run_id: int) -> list[ShadowVerdictRecord]:
         sv = t.shadow_verdicts
         with self._begin() as conn:
-            rows = conn.execute(
-                sa.select(sv).where(sv.c.run_id == run_id).order_by(sv.c.id)
-            ).all()
+            rows = conn.execute(sa.select(sv).where(sv.c.run_id == run_id).order_by(sv.c.id)).all()
         return [
             ShadowVerdictRecord(
                 id=r.id,
