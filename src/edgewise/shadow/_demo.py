@@ -146,7 +146,6 @@ def demo_section(*, workdir: Path, store: Store) -> Section:
         warmup=50,
         look_every=100,
         flush_interval_s=0.2,
-        ratio_bounds=True,  # the reason then bounds each quantile ratio
     )
     x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
     head = json.dumps(

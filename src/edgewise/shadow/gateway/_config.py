@@ -50,7 +50,7 @@ class ShadowConfig:
     max_body_bytes: int = 64 << 20
     flush_interval_s: float = 0.5
     rel_tol: float = 1e-2
-    ratio_bounds: bool = False
+    ratio_bounds: bool = True  # bounds on each quantile ratio in the reasons (~1 ms a look)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -207,7 +207,7 @@ class ShadowGateway:
             warmup=cfg.warmup,
             look_every=cfg.look_every,
             max_requests=cfg.max_requests,
-            ratio_bounds=cfg.ratio_bounds,  # off by default: costs tens of ms per look
+            ratio_bounds=cfg.ratio_bounds,
         )
         if self.store is not None:
             self.run_id = await asyncio.to_thread(
