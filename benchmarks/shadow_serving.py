@@ -114,6 +114,8 @@ class Server:
                 cand = workdir / f"{name}-candidate-{fault or 'ok'}.onnx"
                 shutil.copyfile(model, cand)
                 cmd += ["--candidate", str(cand), "--candidate-cpus", "1"]
+                if fault == "nice":
+                    cmd += ["--candidate-nice", "19"]
                 if fault in ("slow", "garbage", "raise"):
                     arg = "slow:10" if fault == "slow" else fault
                     env["EDGEWISE_SHADOW_FAULT"] = f"{cand.stem}={arg}"
@@ -258,6 +260,7 @@ def main() -> None:
         action="store_true",
         help="instead: production (cnn-small, binary) with a healthy vs a broken candidate",
     )
+    ap.add_argument("--fault-rows", default=",".join(FAULTS), help="with --faults: which rows")
     args = ap.parse_args()
     if args.faults:
         faults_main(args)
@@ -398,7 +401,7 @@ def main() -> None:
     print("\n".join(lines))
 
 
-FAULTS = ("ok", "killed", "hung", "slow", "garbage", "raise")
+FAULTS = ("none", "ok", "nice", "killed", "hung", "slow", "garbage", "raise")
 
 
 def faults_main(args: argparse.Namespace) -> None:
@@ -408,13 +411,19 @@ def faults_main(args: argparse.Namespace) -> None:
     model_name = args.models.split(",")[0] if args.models != ",".join(MODELS) else "cnn-small"
     inp_name, shape = MODELS[model_name]
     load_start = os.getloadavg()
+    rows = [f for f in args.fault_rows.split(",") if f]
     runs: dict[str, list[dict[str, float]]] = {}
     status: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="edgewise-faults-") as tmp:
         work = Path(tmp)
         model = write_example(model_name, work / "models")
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-        servers = [Server(f"gateway+mirror:{f}", model, model_name, work, None) for f in FAULTS]
+        servers = [
+            Server(
+                "gateway" if f == "none" else f"gateway+mirror:{f}", model, model_name, work, None
+            )
+            for f in FAULTS
+        ]
         try:
             out_name = httpx.get(f"{servers[0].url}/v2/models/{model_name}").json()["outputs"][0][
                 "name"
@@ -431,7 +440,7 @@ def faults_main(args: argparse.Namespace) -> None:
                         max_requests=args.requests,
                         concurrency=args.concurrency,
                     )
-                    fault = server.kind.partition(":")[2]
+                    fault = server.kind.partition(":")[2] or "none"
                     runs.setdefault(fault, []).append(res)
                     print(
                         f"round {r + 1} candidate {fault:8s} {res['rps']:7.1f} req/s "
@@ -440,6 +449,9 @@ def faults_main(args: argparse.Namespace) -> None:
                     )
             for server in servers:
                 st = httpx.get(f"{server.url}/shadow/status").json()
+                if not st["candidates"]:
+                    status["none"] = {"failed": st["failed"], "requests": st["requests"]}
+                    continue
                 c = st["candidates"][0]
                 status[server.kind.partition(":")[2]] = {
                     "failed": st["failed"],
@@ -461,7 +473,8 @@ def faults_main(args: argparse.Namespace) -> None:
             for s in servers:
                 s.stop()
     med = {f: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for f, rs in runs.items()}
-    base = med["ok"]
+    base = med.get("none") or next(iter(med.values()))
+    healthy = med.get("ok") or base
     lines = [
         "# Production under a broken mirrored candidate",
         "",
@@ -469,19 +482,25 @@ def faults_main(args: argparse.Namespace) -> None:
         "",
         f"{model_name}, binary tensors, tritonclient.http concurrency {args.concurrency}, production on CPU 0 "
         f"and the candidate on CPU 1 of 2; {args.rounds} interleaved rounds of up to {args.requests} requests "
-        f"or {args.seconds:g} s; medians. Load average at start {load_start[0]:.2f}. Baseline: a healthy "
-        "candidate (same model). Faults: worker SIGKILLed, SIGSTOPped (hung), 10x slower, garbage outputs, "
-        "raising (the last three via EDGEWISE_SHADOW_FAULT).",
+        f"or {args.seconds:g} s; medians. Load average at start {load_start[0]:.2f}. Rows: no candidate; a "
+        "healthy candidate (same model); the same at nice 19 (--candidate-nice); and broken ones: worker "
+        "SIGKILLed, SIGSTOPped (hung), 10x slower, garbage outputs, raising (the last three via "
+        "EDGEWISE_SHADOW_FAULT).",
         "",
-        "| candidate | req/s | p50 ms | p99 ms | p99 vs healthy | production failed | mirrored | censored | dropped | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| candidate | req/s | p50 ms | p99 ms | p99 vs no candidate | p99 vs healthy | production failed | mirrored | censored | dropped | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for f in FAULTS:
+    for f in rows:
         m, st = med[f], status[f]
+        rest = (
+            f"{st['mirrored']} | {st['censored']} | {st['dropped']} | {st['verdict']} ({st['rule']})"
+            if f != "none"
+            else "- | - | - | -"
+        )
         lines.append(
             f"| {f} | {m['rps']:.1f} | {m['p50_ms']:.3f} | {m['p99_ms']:.3f} | "
-            f"{100 * (m['p99_ms'] / base['p99_ms'] - 1):+.1f}% | {st['failed']} of {st['requests']} | "
-            f"{st['mirrored']} | {st['censored']} | {st['dropped']} | {st['verdict']} ({st['rule']}) |"
+            f"{100 * (m['p99_ms'] / base['p99_ms'] - 1):+.1f}% | {100 * (m['p99_ms'] / healthy['p99_ms'] - 1):+.1f}% | "
+            f"{st['failed']} of {st['requests']} | {rest} |"
         )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "shadow_serving_faults.md").write_text("\n".join(lines) + "\n")

@@ -46,6 +46,11 @@ def serve(
     candidate_cpus: list[str] = typer.Option(
         [], "--candidate-cpus", help="Pin candidates: once for all, or once per candidate."
     ),
+    candidate_nice: int = typer.Option(
+        0,
+        "--candidate-nice",
+        help="Lower candidates' CPU priority (0-19): production's path first, candidates' timings biased.",
+    ),
     mirror_percent: float = typer.Option(
         100.0, "--mirror-percent", help="Share of requests mirrored."
     ),
@@ -117,6 +122,7 @@ def serve(
         production_cpus=cpus(production_cpus),
         candidate_cpus=tuple(cpus(c) for c in candidate_cpus),
         threads=threads,
+        candidate_nice=candidate_nice,
         auto=auto,
         device=device,
         quantiles=tuple(q / 100.0 for q in quantile) or (0.5, 0.99),

@@ -36,6 +36,7 @@ class ShadowConfig:
     production_cpus: tuple[int, ...] = ()
     candidate_cpus: tuple[tuple[int, ...], ...] = ()
     threads: int | None = None
+    candidate_nice: int = 0
     auto: bool = False
     device: str | None = None
     quantiles: tuple[float, ...] = (0.5, 0.99)
@@ -74,6 +75,8 @@ class ShadowConfig:
         ):
             if not value >= low:
                 raise ConfigError(f"{label} must be >= {low}, got {value}")
+        if not 0 <= self.candidate_nice <= 19:
+            raise ConfigError(f"--candidate-nice must be in [0, 19], got {self.candidate_nice}")
         for path in (self.production, *self.candidates):
             if path is not None and not Path(path).expanduser().is_file():
                 raise ConfigError(f"model file not found: {path}")

@@ -155,7 +155,11 @@ class ShadowGateway:
                 _Member(
                     name=name,
                     replica=WorkerReplica(
-                        name=name, model=str(info.path), cpus=cfg.cpus_for(i), threads=cfg.threads
+                        name=name,
+                        model=str(info.path),
+                        cpus=cfg.cpus_for(i),
+                        threads=cfg.threads,
+                        nice=cfg.candidate_nice,
                     ),
                     source=str(info.path),
                     sha256=info.sha256,

@@ -86,9 +86,11 @@ class WorkerReplica:
         model: str,
         cpus: Sequence[int] = (),
         threads: int | None = None,
+        nice: int = 0,
         max_write_buffer_bytes: int = 64 << 20,
     ) -> None:
         self.name = name
+        self.nice = nice
         self.model = model
         self.cpus = tuple(cpus)
         self.threads = threads
@@ -118,6 +120,7 @@ class WorkerReplica:
             model=self.model,
             cpus=self.cpus,
             threads=self.threads,
+            nice=self.nice,
             max_write_buffer_bytes=self.max_write_buffer_bytes,
         )
 
@@ -138,6 +141,8 @@ class WorkerReplica:
             ",".join(map(str, self.cpus)),
             "--threads",
             str(self.threads or 0),
+            "--nice",
+            str(self.nice),
         ]
         try:
             self._proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)

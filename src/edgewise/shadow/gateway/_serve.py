@@ -25,7 +25,7 @@ from edgewise.shadow.gateway._gateway import ShadowGateway
 from edgewise.store import Store
 
 #: GIL switch interval in the gateway process (Python's default is 5 ms).
-SWITCH_INTERVAL_S = 0.0005
+SWITCH_INTERVAL_S = 0.0001
 
 
 def _uvicorn_config(app: Any, config: ShadowConfig) -> Any:

@@ -165,7 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--name", required=True)
     p.add_argument("--cpus", default="")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--nice", type=int, default=0)
     args = p.parse_args(argv)
+    if args.nice:
+        os.nice(args.nice)
     sock = socket.socket(fileno=args.fd)
     try:
         return serve(
