@@ -54,6 +54,8 @@ def test_summary_counts_are_exact() -> None:
 def test_dynamic_batch_defaults_to_one_and_can_be_bound() -> None:
     assert load_graph(_tiny()).summary().input_shapes == {"x": [1, 3, 8, 8]}
     assert load_graph(_tiny(), shapes={"batch": 4}).summary().input_shapes == {"x": [4, 3, 8, 8]}
+    # what `--shape batch=4` parses to
+    assert load_graph(_tiny(), shapes={"batch": (4,)}).summary().input_shapes["x"][0] == 4
     g = load_graph(_tiny(seq="side"), shapes={"x": [2, 3, 16, 16]})
     assert g.summary().input_shapes == {"x": [2, 3, 16, 16]}
     assert g.summary().output_shapes == {"y": [2, 5]}
@@ -67,7 +69,7 @@ def test_dynamic_batch_defaults_to_one_and_can_be_bound() -> None:
         ({"x": [1, 3, 8]}, "rank 4"),
         ({"x": [1, 4, 8, 8]}, "fixed shape"),
         ({"x": [1, 3, 0, 8]}, "positive"),
-        ({"side": [8]}, "takes one int"),
+        ({"side": [8, 8]}, "takes one int"),
         ({"x": 3}, "list of ints"),
     ],
 )

@@ -13,9 +13,11 @@ from edgewise.cli._app import app
 # Each module registers its commands on ``app``. Keep this list sorted.
 _COMMAND_MODULES = (
     "_catalog",
+    "_data",
     "_demo",
     "_deploy",
     "_measurements",
+    "_predict",
     "_profile",
     "_recommend",
     "_serve",

@@ -29,6 +29,23 @@ if TYPE_CHECKING:
 RIDGES = (2, 8, 32, 128)
 _CONV_KINDS = ("conv", "dwconv", "gconv")
 _KSIZES = (1, 3, 5, 7)
+#: Node op types counted one by one (eager runtimes launch one kernel per node).
+OP_TYPES = (
+    "Conv",
+    "BatchNormalization",
+    "Relu",
+    "Add",
+    "Mul",
+    "AveragePool",
+    "MaxPool",
+    "GlobalAveragePool",
+    "Gemm",
+    "MatMul",
+    "Transpose",
+    "Concat",
+    "Sigmoid",
+    "HardSwish",
+)
 
 
 def _raw_names() -> tuple[str, ...]:
@@ -44,7 +61,9 @@ def _raw_names() -> tuple[str, ...]:
         "strided.macs",
         "fused_add.count",
         "fused_act.count",
+        "nodes",
     ]
+    names += [f"op.{t}" for t in OP_TYPES] + ["op.other"]
     for kind in KINDS:
         names += [f"{kind}.count", f"{kind}.flops", f"{kind}.bytes"]
     for kind in _CONV_KINDS:
@@ -83,6 +102,10 @@ def kernel_vector(kernel: Kernel) -> np.ndarray:
     v[ix["param_bytes"]] = kernel.param_bytes
     v[ix["read_bytes"]] = kernel.read_bytes
     v[ix["write_bytes"]] = kernel.write_bytes
+    v[ix["nodes"]] = len(kernel.ops)
+    for op in kernel.ops:
+        key = f"op.{op}"
+        v[ix[key if key in ix else "op.other"]] += 1
     if kernel.out_shape is not None:
         v[ix["out_elems"]] = float(np.prod(kernel.out_shape))
     if kernel.stride > 1:

@@ -319,6 +319,14 @@ def _bind_inputs(
     dim_params = {
         d.dim_param for i in graph_inputs for d in i.type.tensor_type.shape.dim if d.dim_param
     }
+    shapes = {
+        k: (
+            int(v[0])
+            if k in dim_params and k not in input_names and not isinstance(v, int) and len(v) == 1
+            else v
+        )
+        for k, v in shapes.items()
+    }
     for key, value in shapes.items():
         if key not in input_names and key not in dim_params:
             raise ShapeError(

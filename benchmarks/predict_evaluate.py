@@ -1,0 +1,108 @@
+"""Predictor evaluation on help.csv.gz: the protocol of `edgewise predictor evaluate`.
+
+    .venv/bin/python benchmarks/predict_evaluate.py --space nasbench201 --train-size 900 --seeds 3
+
+Writes benchmarks/results/predict_evaluate_<space>_<train-size>.json with the per-device
+table, the summary, and device-group medians used in docs/predictor.md (the groups are
+for reporting only: nothing in the predictor looks at device names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from edgewise.data import LatencyTable  # noqa: E402
+from edgewise.predict import evaluate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "latency" / "help.csv.gz"
+GPU_PREFIXES = ("1080ti", "2080ti", "titan")
+WHOLE_MS = {"pixel2", "essential_ph_1", "samsung_a50", "samsung_s7"}
+
+
+def group(device: str) -> str:
+    if device.startswith(GPU_PREFIXES):
+        return "gpu"
+    if device in {"fpga", "eyeriss"}:
+        return "fpga_asic"
+    if device in WHOLE_MS:
+        return "whole_ms_phone"
+    return "cpu_phone"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--space", default="nasbench201")
+    ap.add_argument("--train-size", type=int, default=900)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--devices", default="")
+    ap.add_argument("--n-estimators", type=int, default=400)
+    ap.add_argument("--tag", default="")
+    args = ap.parse_args()
+    table = LatencyTable.from_path(DATA)
+    start = time.perf_counter()
+
+    def progress(done: int, total: int, label: str) -> None:
+        print(f"[{time.perf_counter() - start:7.1f}s] {label}", file=sys.stderr, flush=True)
+
+    report = evaluate(
+        table,
+        space=args.space,
+        train_size=args.train_size,
+        seeds=args.seeds,
+        devices=[d for d in args.devices.split(",") if d] or None,
+        params={"n_estimators": args.n_estimators},
+        progress=progress,
+    )
+    doc = report.to_dict()
+    groups: dict[str, list[dict]] = {}
+    for d in doc["devices"]:
+        groups.setdefault(group(d["device"]), []).append(d)
+    doc["groups"] = {
+        g: {
+            "devices": [d["device"] for d in rows],
+            "median_acc10": float(np.median([d["acc10"] for d in rows])),
+            "min_acc10": float(np.min([d["acc10"] for d in rows])),
+            "mean_spearman": float(np.mean([d["spearman"] for d in rows])),
+        }
+        for g, rows in sorted(groups.items())
+    }
+    doc["gpu_fpga_asic_median_acc10"] = float(
+        np.median(
+            [d["acc10"] for d in doc["devices"] if group(d["device"]) in {"gpu", "fpga_asic"}]
+        )
+    )
+    doc["command"] = " ".join(["python", *sys.argv])
+    doc["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+    out = (
+        ROOT
+        / "benchmarks"
+        / "results"
+        / (f"predict_evaluate_{args.space}_{args.train_size}{args.tag}.json")
+    )
+    out.write_text(json.dumps(doc, indent=1))
+    print(
+        json.dumps(
+            {
+                "summary": doc["summary"],
+                "groups": doc["groups"],
+                "gpu_fpga_asic_median_acc10": doc["gpu_fpga_asic_median_acc10"],
+            },
+            indent=1,
+        )
+    )
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""``edgewise predictor evaluate|fewshot|train`` and ``edgewise predict MODEL --device D``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
+
+predictor_app = typer.Typer(
+    help="Train, evaluate and adapt latency predictors.", no_args_is_help=True
+)
+app.add_typer(predictor_app, name="predictor")
+
+DATA_OPTION = typer.Option(
+    ...,
+    "--data",
+    help="Latency table: CSV/Parquet with space, arch, device, latency_ms "
+    "(or model, device, latency_ms).",
+    exists=False,
+    dir_okay=False,
+)
+SPACE_OPTION = typer.Option(
+    None,
+    "--space",
+    help="Use one space of the table (nasbench201, fbnet, or onnx for "
+    "model-path rows); needed when the table holds several.",
+)
+
+
+def _split(values: list[str]) -> list[str] | None:
+    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
+    return out or None
+
+
+def _table(path: Path) -> Any:
+    from edgewise.data import LatencyTable
+
+    with err_console.status(f"reading {path.name}"):
+        return LatencyTable.from_path(path)
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator[Callable[[int, int, str], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=1)
+
+        def update(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        yield update
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "-" if v != v else f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+    return str(v)
+
+
+@predictor_app.command("evaluate")
+def evaluate_cmd(
+    data: Path = DATA_OPTION,
+    train_size: int = typer.Option(..., "--train-size", help="Training models per device."),
+    seeds: int = typer.Option(3, "--seeds", help="Random splits to average over."),
+    devices: list[str] = typer.Option(
+        [], "--devices", help="Only these devices (repeat or comma-separate)."
+    ),
+    space: str | None = SPACE_OPTION,
+    n_estimators: int = typer.Option(400, "--n-estimators", help="Trees per booster."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fit on N random models per device, score the rest (accuracy, ranks, intervals)."""
+    from rich import box
+    from rich.table import Table
+
+    from edgewise.predict import evaluate
+
+    table = _table(data)
+    with _progress() as progress:
+        report = evaluate(
+            table,
+            train_size=train_size,
+            seeds=seeds,
+            devices=_split(devices),
+            space=space,
+            params={"n_estimators": n_estimators},
+            progress=progress,
+        )
+    doc = report.to_dict()
+    if as_json:
+        print_json(doc)
+        return
+    cols = {
+        "device": "device",
+        "n_train": "train",
+        "n_test": "test",
+        "acc5": "acc5",
+        "acc10": "acc10",
+        "mape": "mape%",
+        "spearman": "spearman",
+        "coverage90": "cov90",
+        "width90_rel": "width",
+    }
+    out = Table(
+        title=f"{report.space}: {train_size} training models, {seeds} seed(s)",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    for c, label in cols.items():
+        out.add_column(label, justify="left" if c == "device" else "right", no_wrap=True)
+    for d in doc["devices"]:
+        out.add_row(*[_fmt(d[c]) if c != "device" else d[c] for c in cols])
+    console.print(out)
+    console.print(" ".join(f"{k}={_fmt(v)}" for k, v in report.summary.items()))
+
+
+@predictor_app.command("fewshot")
+def fewshot_cmd(
+    data: Path = DATA_OPTION,
+    target_device: str = typer.Option(
+        ..., "--target-device", help="Device left out of training and adapted to."
+    ),
+    shots: int = typer.Option(..., "--shots", help="Measured target models used to adapt."),
+    seeds: int = typer.Option(3, "--seeds", help="Random shot draws to average over."),
+    query: str | None = typer.Option(
+        None,
+        "--query",
+        help="Score models with arch_idx in START-END (HELP: 900-1899); "
+        "default: every target model except the shots.",
+    ),
+    trim: bool = typer.Option(
+        True,
+        "--trim/--no-trim",
+        help="Keep the query models between the 10th and 90th latency percentile (HELP protocol).",
+    ),
+    space: str | None = SPACE_OPTION,
+    max_train_models: int = typer.Option(
+        3000, "--max-train-models", help="Random training models per seed (speed)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Train on every other device, adapt to the target from K shots, score the query."""
+    from edgewise.predict import fewshot
+    from edgewise.predict._fewshot import parse_range
+
+    rng = parse_range(query) if query else None
+    table = _table(data)
+    with _progress() as progress:
+        report = fewshot(
+            table,
+            target_device=target_device,
+            shots=shots,
+            seeds=seeds,
+            query=rng,
+            trim=(10.0, 90.0) if trim else None,
+            space=space,
+            max_train_models=max_train_models,
+            progress=progress,
+        )
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(
+        f"{report.target_device}: {report.shots} shots ({report.measurements_used} target "
+        f"measurements in total), {report.n_query} query models, {report.seeds} seed(s)\n"
+        f"spearman {report.spearman_mean:.4f} ± {report.spearman_std:.4f}   "
+        f"acc10 {report.acc10_mean:.3f}   coverage90 {report.coverage90_mean:.3f} "
+        f"(width {report.width90_rel_mean:.2f})"
+    )
+
+
+@predictor_app.command("train")
+def train_cmd(
+    data: Path = DATA_OPTION,
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Predictor file to write (default: predictors/default.zip under EDGEWISE_HOME).",
+    ),
+    devices: list[str] = typer.Option([], "--devices", help="Only these devices."),
+    space: str | None = typer.Option(None, "--space", help="Only this space."),
+    max_per_device: int = typer.Option(
+        2000, "--max-per-device", help="Random models per device and space used for training."
+    ),
+    n_estimators: int = typer.Option(400, "--n-estimators", help="Trees per booster."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fit a predictor on a latency table and save it (JSON + LightGBM text, no pickle)."""
+    from edgewise.predict import train_predictor
+
+    table = _table(data)
+    with _progress() as progress:
+        _, info = train_predictor(
+            table,
+            out=out,
+            devices=_split(devices),
+            space=space,
+            max_per_device=max_per_device,
+            params={"n_estimators": n_estimators},
+            progress=progress,
+        )
+    info["rows_rejected"] = len(table.problems)
+    info["problem_counts"] = table.problem_counts()
+    if as_json:
+        print_json(info)
+        return
+    console.print(
+        f"saved {info['path']} ({info['size_bytes'] / 1e6:.1f} MB): "
+        f"{len(info['devices'])} devices, {info['rows']} rows, "
+        f"{info['elapsed_s']} s",
+        soft_wrap=True,
+        highlight=False,
+    )
+    if table.problems:
+        err_console.print(f"left out {len(table.problems)} rows: {table.problem_counts()}")
+
+
+@app.command("predict")
+def predict_cmd(
+    model: str = typer.Argument(..., help="ONNX file, nasbench201:<arch> or fbnet:<blocks>."),
+    device: str = typer.Option(..., "--device", help="Target device (as named in training)."),
+    predictor: Path | None = typer.Option(
+        None, "--predictor", help="Predictor file (default: the one `predictor train` wrote)."
+    ),
+    shape: list[str] = typer.Option(
+        [], "--shape", help="Bind a dynamic input: NAME=1x3x224x224 (repeatable)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Predict a model's latency on a device, with a 90% conformal interval."""
+    from edgewise.predict import predict_model
+
+    shapes = None
+    if shape:
+        from edgewise.runtime import parse_shape_overrides
+
+        shapes = parse_shape_overrides(shape)
+    result = predict_model(model, device=device, path=predictor, shapes=shapes)
+    doc = result.to_dict()
+    if as_json:
+        print_json(doc)
+        return
+    lo, hi = result.interval90
+    console.print(
+        f"{result.device}: [bold]{result.latency_ms:.3f} ms[/] "
+        f"(90% interval {lo:.3f} - {hi:.3f} ms)",
+        highlight=False,
+    )
+    if not result.output_connected:
+        err_console.print(
+            "note: the output does not depend on the input (a disconnected "
+            "graph, e.g. NB201 'none' paths)"
+        )
+    if result.unseen_kernel_share > 0.2:
+        err_console.print(
+            f"warning: {result.unseen_kernel_share:.0%} of the kernels were never "
+            "seen in training: this is an extrapolation"
+        )

@@ -1,0 +1,14 @@
+"""Latency tables in and out: read, validate and import ``space, arch, device, latency_ms``.
+
+>>> from edgewise.data import LatencyTable
+>>> table = LatencyTable.from_path("../shared/data/latency/help.csv.gz")  # doctest: +SKIP
+>>> table.problem_counts()                                                # doctest: +SKIP
+{'unknown space': 60000}
+"""
+
+from __future__ import annotations
+
+from edgewise.data._import import ImportReport, import_table
+from edgewise.data._table import COLUMNS, LatencyTable, RowProblem
+
+__all__ = ["COLUMNS", "ImportReport", "LatencyTable", "RowProblem", "import_table"]

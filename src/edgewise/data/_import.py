@@ -1,0 +1,65 @@
+"""``edgewise data import``: a validated latency table into the store, in one transaction.
+
+>>> from edgewise.store import Store
+>>> report = import_table("latency.csv", store=Store("sqlite://"))  # doctest: +SKIP
+>>> report.rows_imported, report.problem_counts                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgewise.data._table import LatencyTable, RowProblem
+from edgewise.errors import DataError
+
+if TYPE_CHECKING:
+    from edgewise.store import Store
+
+#: How many problem rows an import report lists one by one.
+MAX_LISTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import read, stored and left out (and why)."""
+
+    path: str
+    rows_read: int
+    rows_imported: int
+    devices: list[str]
+    spaces: list[str]
+    problem_counts: dict[str, int]
+    problems: list[RowProblem]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "rows_read": self.rows_read,
+            "rows_imported": self.rows_imported,
+            "rows_rejected": self.rows_read - self.rows_imported,
+            "devices": self.devices,
+            "spaces": self.spaces,
+            "problem_counts": self.problem_counts,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def import_table(path: str | Path, *, store: Store, source: str | None = None) -> ImportReport:
+    """Validate ``path`` and write its usable rows to ``store`` (all or nothing)."""
+    table = LatencyTable.from_path(path, source=source)
+    rows_read = len(table.frame) + len(table.problems)
+    if table.frame.empty:
+        counts = ", ".join(f"{k}: {v}" for k, v in table.problem_counts().items()) or "empty"
+        raise DataError(f"no usable rows in {Path(path).name} ({counts})")
+    imported = store.add_latency_records(table.to_records())
+    return ImportReport(
+        path=str(path),
+        rows_read=rows_read,
+        rows_imported=imported,
+        devices=table.devices,
+        spaces=[*table.spaces, *(["onnx"] if (table.frame["space"] == "").any() else [])],
+        problem_counts=table.problem_counts(),
+        problems=list(table.problems[:MAX_LISTED_PROBLEMS]),
+    )

@@ -1,0 +1,155 @@
+"""Model keys to features: ``space:arch`` through the fast path, ONNX files through the IR.
+
+A model key is ``nasbench201:<arch>``, ``fbnet:<blocks>`` or a path to an ONNX file.
+Features are :data:`edgewise.graph.FEATURE_NAMES`; kernel-signature counts feed the
+kernel-additive model.
+
+>>> fz = shared_featurizer()
+>>> batch = fz.transform(["nasbench201:|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+>>> batch.features.shape[1] == len(FEATURE_NAMES)
+True
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgewise.errors import ModelError
+from edgewise.graph import FEATURE_NAMES
+from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer, RawBatch
+from edgewise.graph.builders import split_spec
+
+#: Index of the connectivity flag in the feature vector.
+CONNECTED = FEATURE_NAMES.index("output_connected")
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """Features ``(n, F)`` and kernel-signature counts of ``n`` models."""
+
+    features: np.ndarray
+    signatures: list[Counter[str]]
+
+    @property
+    def connected(self) -> np.ndarray:
+        return self.features[:, CONNECTED] > 0
+
+
+class ModelFeaturizer:
+    """Featurizes model keys, caching per-space featurizers and ONNX graphs."""
+
+    def __init__(self) -> None:
+        self._spaces: dict[str, Any] = {}
+        self._onnx: dict[tuple[str, float], tuple[np.ndarray, Counter[str]]] = {}
+
+    def _space(self, space: str) -> Any:
+        if space not in self._spaces:
+            self._spaces[space] = NB201Featurizer() if space == "nasbench201" else FBNetFeaturizer()
+        return self._spaces[space]
+
+    def _onnx_one(
+        self, path: str, shapes: Mapping[str, Any] | None
+    ) -> tuple[np.ndarray, Counter[str]]:
+        from edgewise.graph import graph_features, kernel_signatures, load_graph
+
+        p = Path(path)
+        if not p.is_file():
+            raise ModelError(f"model file not found: {path}")
+        key = (str(p.resolve()), p.stat().st_mtime)
+        if shapes is None and key in self._onnx:
+            return self._onnx[key]
+        g = load_graph(p, shapes=shapes)
+        row = np.array([graph_features(g)[n] for n in FEATURE_NAMES])
+        out = (row, kernel_signatures(g))
+        if shapes is None:
+            self._onnx[key] = out
+        return out
+
+    def transform(
+        self, models: Sequence[str], *, shapes: Mapping[str, Any] | None = None
+    ) -> FeatureBatch:
+        """Features of each model key (duplicates are computed once)."""
+        unique = list(dict.fromkeys(models))
+        by_space: dict[str, list[tuple[int, str]]] = {}
+        rows: list[np.ndarray | None] = [None] * len(unique)
+        sigs: list[Counter[str] | None] = [None] * len(unique)
+        for i, key in enumerate(unique):
+            parts = split_spec(key)
+            if parts is not None:
+                by_space.setdefault(parts[0], []).append((i, parts[1]))
+            elif key.lower().endswith(".onnx") or Path(key).is_file():
+                rows[i], sigs[i] = self._onnx_one(key, shapes)
+            else:
+                raise ModelError(
+                    f"not a model: {key!r:.100} (use an ONNX path, nasbench201:<arch> "
+                    "or fbnet:<blocks>)"
+                )
+        for space, items in by_space.items():
+            raw: RawBatch = self._space(space).batch([a for _, a in items])
+            for (i, _), row, sig in zip(items, raw.features, raw.signatures, strict=True):
+                rows[i], sigs[i] = row, sig
+        pos = {k: i for i, k in enumerate(unique)}
+        order = [pos[k] for k in models]
+        feats = (
+            np.vstack([rows[i] for i in order])
+            if models  # type: ignore[misc]
+            else np.zeros((0, len(FEATURE_NAMES)))
+        )
+        return FeatureBatch(features=feats, signatures=[sigs[i] for i in order])  # type: ignore[misc]
+
+
+@lru_cache(maxsize=1)
+def shared_featurizer() -> ModelFeaturizer:
+    """One featurizer per process (the FBNet tables take a few seconds to build)."""
+    return ModelFeaturizer()
+
+
+class SignatureVocab:
+    """Maps kernel signatures seen in training to sparse count columns."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        self._index = {n: i for i, n in enumerate(self.names)}
+
+    @classmethod
+    def fit(cls, signatures: Sequence[Counter[str]]) -> SignatureVocab:
+        seen: dict[str, None] = {}
+        for c in signatures:
+            for k in c:
+                seen.setdefault(k, None)
+        return cls(sorted(seen))
+
+    def transform(self, signatures: Sequence[Counter[str]]) -> Any:
+        """A CSR matrix ``(n, len(names))`` of counts; unseen signatures are ignored."""
+        from scipy import sparse
+
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for r, c in enumerate(signatures):
+            for k, v in c.items():
+                j = self._index.get(k)
+                if j is not None:
+                    rows.append(r)
+                    cols.append(j)
+                    vals.append(float(v))
+        return sparse.csr_matrix(
+            (vals, (rows, cols)), shape=(len(signatures), len(self.names)), dtype=np.float64
+        )
+
+    def unseen_share(self, signatures: Sequence[Counter[str]]) -> np.ndarray:
+        """Per model: the fraction of its live kernels whose signature was never trained on."""
+        out = np.zeros(len(signatures))
+        for r, c in enumerate(signatures):
+            live = {k: v for k, v in c.items() if k.startswith("l:")}
+            total = sum(live.values())
+            if total:
+                out[r] = sum(v for k, v in live.items() if k not in self._index) / total
+        return out

@@ -1,0 +1,154 @@
+"""``edgewise predictor fewshot``: adapt to an unseen device from K measured models.
+
+Protocol (HELP, NeurIPS'21, with ``--query 900-1899``): the query set is the target's
+models whose ``arch_idx`` falls in the range, trimmed to the 10th-90th percentile of the
+target's latency. The predictor trains on every other device, on models outside the
+query set (so query graphs are unseen on every device), then adapts to the target from
+K random non-query target measurements, and is scored on the query set. It consumes K
+target measurements in total: the device embedding is fitted from the shots themselves,
+with no separate reference architectures.
+
+>>> r = fewshot(table, target_device="raspi4", shots=10, query=(900, 1899))  # doctest: +SKIP
+>>> r.spearman_mean                                                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from edgewise.data import LatencyTable
+from edgewise.errors import ConfigError, DataError, UnknownNameError
+from edgewise.predict._evaluate import Progress, pick_space, regression_metrics
+
+
+@dataclass(frozen=True)
+class FewShotReport:
+    """Few-shot scores on the query set, mean and spread over seeds."""
+
+    target_device: str
+    shots: int
+    seeds: int
+    spearman_mean: float
+    spearman_std: float
+    acc10_mean: float
+    coverage90_mean: float
+    width90_rel_mean: float
+    kendall_mean: float
+    n_query: int
+    measurements_used: int
+    train_devices: list[str]
+    n_train_models: int
+    per_seed: list[dict[str, float]]
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """``"900-1899"`` -> ``(900, 1899)`` (inclusive)."""
+    lo, sep, hi = text.partition("-")
+    try:
+        a, b = int(lo), int(hi) if sep else int(lo)
+    except ValueError:
+        raise ConfigError(f"bad --query {text!r}: expected START-END, e.g. 900-1899") from None
+    if a > b or a < 0:
+        raise ConfigError(f"bad --query {text!r}: START must be <= END and >= 0")
+    return a, b
+
+
+def fewshot(
+    table: LatencyTable,
+    *,
+    target_device: str,
+    shots: int,
+    seeds: int = 3,
+    query: tuple[int, int] | None = None,
+    trim: tuple[float, float] | None = (10.0, 90.0),
+    space: str | None = None,
+    max_train_models: int | None = 3000,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> FewShotReport:
+    """Run the few-shot protocol (module docstring) for ``seeds`` random shot draws."""
+    from edgewise.predict._estimator import LatencyPredictor
+
+    start = time.perf_counter()
+    sub = pick_space(table, space)
+    frame = sub.frame
+    devices = sorted(frame["device"].unique().tolist())
+    if target_device not in devices:
+        raise UnknownNameError("device", target_device, devices)
+    if len(devices) < 3:
+        raise DataError("few-shot needs the target plus at least two training devices")
+    if shots < 1 or seeds < 1:
+        raise ConfigError("--shots and --seeds must be at least 1")
+    tgt = frame[frame["device"] == target_device]
+    if query is not None:
+        idx = tgt["arch_idx"].to_numpy(dtype=float)
+        if np.all(np.isnan(idx)):
+            raise DataError("--query needs an arch_idx column in the table")
+        in_query = (idx >= query[0]) & (idx <= query[1])
+    else:
+        in_query = np.ones(len(tgt), dtype=bool)
+    q = tgt[in_query]
+    if trim is not None and len(q):
+        lo, hi = np.percentile(q["latency_ms"], trim)
+        q = q[(q["latency_ms"] >= lo) & (q["latency_ms"] <= hi)]
+    query_models = set(q["model"])
+    pool = tgt[~tgt["model"].isin(query_models)]
+    if query is None:  # shots come from the query side: keep them out of scoring
+        pool = tgt
+    if len(q) < 3:
+        raise DataError(f"the query set has {len(q)} rows; it needs at least 3")
+    if len(pool) < shots:
+        raise DataError(f"only {len(pool)} target rows outside the query set for {shots} shots")
+    train_devices = [d for d in devices if d != target_device]
+    others = frame[(frame["device"] != target_device) & ~frame["model"].isin(query_models)]
+    per_seed: list[dict[str, float]] = []
+    n_train_models = 0
+    for seed in range(seeds):
+        if progress:
+            progress(seed, seeds, f"seed {seed}: training on {len(train_devices)} devices")
+        rng = np.random.default_rng(seed)
+        train = others
+        models = train["model"].unique()
+        if max_train_models is not None and len(models) > max_train_models:
+            keep = set(rng.permutation(models)[:max_train_models].tolist())
+            train = train[train["model"].isin(keep)]
+        n_train_models = int(train["model"].nunique())
+        est = LatencyPredictor(pipelines=(), share=True, random_state=seed, **dict(params or {}))
+        est.fit(train[["model", "device"]], train["latency_ms"].to_numpy())
+        pick = pool.iloc[rng.choice(len(pool), size=shots, replace=False)]
+        est.adapt(pick["model"].tolist(), pick["latency_ms"].to_numpy(), device=target_device)
+        score = q if query is not None else q[~q["model"].isin(set(pick["model"]))]
+        x = score[["model", "device"]]
+        m = regression_metrics(
+            score["latency_ms"].to_numpy(), est.predict(x), est.predict_interval(x, alpha=0.1)
+        )
+        per_seed.append({"seed": seed, **m})
+    if progress:
+        progress(seeds, seeds, "done")
+    sp = np.array([r["spearman"] for r in per_seed])
+    return FewShotReport(
+        target_device=target_device,
+        shots=shots,
+        seeds=seeds,
+        spearman_mean=float(np.mean(sp)),
+        spearman_std=float(np.std(sp)),
+        acc10_mean=float(np.mean([r["acc10"] for r in per_seed])),
+        coverage90_mean=float(np.mean([r["coverage90"] for r in per_seed])),
+        width90_rel_mean=float(np.mean([r["width90_rel"] for r in per_seed])),
+        kendall_mean=float(np.mean([r["kendall"] for r in per_seed])),
+        n_query=int(len(q)),
+        measurements_used=shots,
+        train_devices=train_devices,
+        n_train_models=n_train_models,
+        per_seed=per_seed,
+        elapsed_s=round(time.perf_counter() - start, 1),
+    )

@@ -1,0 +1,193 @@
+"""Save and load a predictor: a zip of JSON, LightGBM model text and ``.npy`` arrays.
+
+Nothing is pickled: loading reads JSON, parses LightGBM text and NumPy arrays with
+``allow_pickle=False``. The manifest carries a format version; a file from another
+major version is refused with a clear message.
+
+>>> save_predictor(predictor, "p.zip"); p2 = load_predictor("p.zip")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgewise.errors import ModelError
+
+if TYPE_CHECKING:
+    from edgewise.predict._estimator import LatencyPredictor
+
+FORMAT = "edgewise-latency-predictor"
+#: Bump the major number when old files can no longer be read.
+FORMAT_VERSION = "1.0"
+
+
+def default_path() -> Path:
+    """Where ``edgewise predictor train`` writes and ``edgewise predict`` reads by default."""
+    from edgewise._paths import home
+
+    return home() / "predictors" / "default.zip"
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(arr, dtype=np.float64), allow_pickle=False)
+    return buf.getvalue()
+
+
+def save_predictor(predictor: LatencyPredictor, path: str | Path) -> Path:
+    """Write ``predictor`` to ``path`` (a zip) atomically; returns the path."""
+    import edgewise
+    from edgewise.graph import FEATURE_NAMES
+
+    predictor._check_fitted()
+    out = Path(path).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files: dict[str, bytes] = {}
+    devices: dict[str, Any] = {}
+    for i, (name, dm) in enumerate(predictor.device_models_.items()):
+        pipes = []
+        for j, p in enumerate(dm.pipelines):
+            state = p.state()
+            booster = f"boosters/d{i}_p{j}.txt"
+            files[booster] = state.pop("booster").encode()
+            pipes.append({**state, "booster_file": booster})
+        pruned = None
+        if dm.pruned_model is not None:
+            pruned = f"boosters/d{i}_pruned.txt"
+            files[pruned] = dm.pruned_model.booster.model_to_string().encode()
+        files[f"arrays/d{i}_scores.npy"] = _npy(dm.scores)
+        files[f"arrays/d{i}_pruned_scores.npy"] = _npy(dm.pruned_scores)
+        devices[name] = {
+            "index": i,
+            "pipelines": pipes,
+            "weights": dm.weights.tolist(),
+            "n_train": dm.n_train,
+            "disconnected": dm.disconnected,
+            "pruned_log_ms": dm.pruned_log_ms,
+            "shared_override": dm.shared_override,
+            "pruned_booster_file": pruned,
+        }
+    shared = None
+    if predictor.shared_ is not None:
+        state = predictor.shared_.state()
+        names = []
+        for k, text in enumerate(state.pop("boosters")):
+            names.append(f"boosters/shared_{k}.txt")
+            files[names[-1]] = text.encode()
+        shared = {**state, "booster_files": names}
+    for k, scores in predictor.fewshot_scores_.items():
+        files[f"arrays/fewshot_{k}.npy"] = _npy(scores)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "edgewise_version": edgewise.__version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "params": predictor.get_params(),
+        "feature_names": list(FEATURE_NAMES),
+        "feature_mask": predictor.feature_mask_.tolist(),
+        "signatures": predictor.vocab_.names,
+        "devices": devices,
+        "shared": shared,
+        "fewshot_shots": sorted(predictor.fewshot_scores_),
+    }
+    manifest["params"]["pipelines"] = list(manifest["params"]["pipelines"])
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, indent=1))
+        for name, data in files.items():
+            zf.writestr(name, data)
+    tmp.replace(out)
+    return out
+
+
+def _load_npy(zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    return np.asarray(np.load(io.BytesIO(zf.read(name)), allow_pickle=False), dtype=np.float64)
+
+
+def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
+    """Read a predictor written by :func:`save_predictor` (default: :func:`default_path`)."""
+    from edgewise.graph import FEATURE_NAMES
+    from edgewise.predict._estimator import DeviceModel, LatencyPredictor
+    from edgewise.predict._featurize import SignatureVocab
+    from edgewise.predict._pipelines import pipeline_from_state
+    from edgewise.predict._shared import SharedFactors
+
+    p = Path(path).expanduser() if path is not None else default_path()
+    if not p.is_file():
+        hint = " (train one with `edgewise predictor train --data FILE`)" if path is None else ""
+        raise ModelError(f"predictor file not found: {p}{hint}")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+            if manifest.get("format") != FORMAT:
+                raise ModelError(f"{p.name} is not an edgewise predictor file")
+            version = str(manifest.get("format_version", "?"))
+            if version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
+                raise ModelError(
+                    f"{p.name} has predictor format {version}; this edgewise reads "
+                    f"{FORMAT_VERSION}: retrain it with `edgewise predictor train`"
+                )
+            if manifest["feature_names"] != list(FEATURE_NAMES):
+                raise ModelError(
+                    f"{p.name} was trained on a different feature set (edgewise "
+                    f"{manifest.get('edgewise_version')}): retrain it with "
+                    "`edgewise predictor train`"
+                )
+            params = dict(manifest["params"])
+            params["pipelines"] = tuple(params["pipelines"])
+            pred = LatencyPredictor(**params)
+            gbm = pred._gbm_params()
+            pred.feature_mask_ = np.asarray(manifest["feature_mask"], dtype=bool)
+            pred.vocab_ = SignatureVocab(manifest["signatures"])
+            pred.device_models_ = {}
+            for name, st in manifest["devices"].items():
+                i = st["index"]
+                pipes = [
+                    pipeline_from_state(
+                        {**ps, "booster": zf.read(ps["booster_file"]).decode()}, gbm
+                    )
+                    for ps in st["pipelines"]
+                ]
+                override = st.get("shared_override")
+                pruned = None
+                if st.get("pruned_booster_file"):
+                    pruned = pipeline_from_state(
+                        {"name": "gbm_l1", "booster": zf.read(st["pruned_booster_file"]).decode()},
+                        gbm,
+                    )
+                pred.device_models_[name] = DeviceModel(
+                    name=name,
+                    pipelines=pipes,
+                    weights=np.asarray(st["weights"], dtype=np.float64),
+                    scores=_load_npy(zf, f"arrays/d{i}_scores.npy"),
+                    n_train=int(st["n_train"]),
+                    disconnected=st["disconnected"],
+                    pruned_log_ms=float(st["pruned_log_ms"]),
+                    pruned_scores=_load_npy(zf, f"arrays/d{i}_pruned_scores.npy"),
+                    shared_override=(float(override[0]), list(override[1])) if override else None,
+                    pruned_model=pruned,
+                )
+            pred.devices_ = sorted(pred.device_models_)
+            shared = manifest.get("shared")
+            if shared is not None:
+                boosters = [zf.read(n).decode() for n in shared.pop("booster_files")]
+                pred.shared_ = SharedFactors.from_state({**shared, "boosters": boosters}, gbm)
+            else:
+                pred.shared_ = None
+            pred.fewshot_scores_ = {
+                int(k): _load_npy(zf, f"arrays/fewshot_{k}.npy")
+                for k in manifest.get("fewshot_shots", [])
+            }
+            pred.n_features_in_ = int(pred.feature_mask_.sum())
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{p.name} is not a readable edgewise predictor file: {exc}") from exc
+    return pred

@@ -1,0 +1,200 @@
+"""Per-device candidate models; each predicts log latency (ms) from graph features.
+
+- ``gbm``: LightGBM on log latency (squared loss).
+- ``gbm_l1``: the same with absolute loss, robust to outlying measurements.
+- ``kernel``: a kernel-additive cost model, latency = sum of per-kernel-signature costs
+  (non-negative ridge, the nn-Meter idea learned from end-to-end latencies), times a
+  LightGBM correction (absolute loss) for what is not additive.
+
+All state is JSON numbers plus LightGBM model text: no pickle.
+
+>>> params = GbmParams(n_estimators=20)
+>>> GbmPipeline("gbm", params).name
+'gbm'
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+PIPELINES = ("gbm", "gbm_l1", "kernel")
+
+
+@dataclass(frozen=True)
+class GbmParams:
+    """LightGBM settings shared by every booster of a predictor."""
+
+    n_estimators: int = 400
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_data_in_leaf: int = 5
+    subsample: float = 0.8
+    colsample: float = 0.8
+    seed: int = 0
+
+    def lgb_params(self, objective: str) -> dict[str, Any]:
+        return {
+            "objective": objective,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "min_data_in_bin": 1,
+            "bagging_fraction": self.subsample,
+            "bagging_freq": 1,
+            "feature_fraction": self.colsample,
+            "num_threads": 1,
+            "verbose": -1,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+        }
+
+
+def train_booster(params: GbmParams, objective: str, x: np.ndarray, y: np.ndarray) -> Any:
+    """A LightGBM booster on ``(x, y)`` (one thread, deterministic)."""
+    import lightgbm as lgb
+
+    data = lgb.Dataset(x, label=y, params={"verbose": -1, "min_data_in_bin": 1}, free_raw_data=True)
+    return lgb.train(params.lgb_params(objective), data, num_boost_round=params.n_estimators)
+
+
+def booster_from_text(text: str) -> Any:
+    import lightgbm as lgb
+
+    return lgb.Booster(model_str=text)
+
+
+class GbmPipeline:
+    """LightGBM on log latency with ``objective`` ``regression`` (gbm) or ``l1`` (gbm_l1)."""
+
+    def __init__(self, name: str, params: GbmParams) -> None:
+        self.name = name
+        self.params = params
+        self.booster: Any = None
+
+    @property
+    def objective(self) -> str:
+        return "l1" if self.name == "gbm_l1" else "regression"
+
+    def fit(self, f: np.ndarray, s: Any, y_log: np.ndarray) -> GbmPipeline:
+        self.booster = train_booster(self.params, self.objective, f, y_log)
+        return self
+
+    def predict(self, f: np.ndarray, s: Any) -> np.ndarray:
+        return np.asarray(self.booster.predict(f, num_threads=1), dtype=np.float64)
+
+    def state(self) -> dict[str, Any]:
+        return {"name": self.name, "booster": self.booster.model_to_string()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], params: GbmParams) -> GbmPipeline:
+        p = cls(state["name"], params)
+        p.booster = booster_from_text(state["booster"])
+        return p
+
+
+class KernelPipeline:
+    """Kernel-additive latency (non-negative ridge on signature counts) times a GBM factor."""
+
+    name = "kernel"
+
+    def __init__(self, params: GbmParams, *, ridge: float = 1e-3) -> None:
+        self.params = params
+        self.ridge = ridge
+        self.coef: np.ndarray = np.zeros(0)
+        self.intercept = 0.0
+        self.floor_ms = 0.0
+        self.booster: Any = None
+
+    def _base(self, s: Any) -> np.ndarray:
+        base = np.asarray(s @ self.coef).ravel() + self.intercept
+        return np.log(np.maximum(base, self.floor_ms))
+
+    def fit(self, f: np.ndarray, s: Any, y_log: np.ndarray) -> KernelPipeline:
+        from sklearn.linear_model import Ridge
+
+        y = np.exp(y_log)
+        scale = float(np.mean(y))
+        dense = s.toarray() if hasattr(s, "toarray") else np.asarray(s)
+        model = Ridge(alpha=self.ridge, positive=True).fit(dense, y / scale)
+        self.coef = np.asarray(model.coef_, dtype=np.float64) * scale
+        self.intercept = float(model.intercept_) * scale
+        self.floor_ms = 0.05 * float(np.min(y))
+        base = self._base(s)
+        x = np.column_stack([f, base])
+        self.booster = train_booster(self.params, "l1", x, y_log - base)
+        return self
+
+    def predict(self, f: np.ndarray, s: Any) -> np.ndarray:
+        base = self._base(s)
+        corr = self.booster.predict(np.column_stack([f, base]), num_threads=1)
+        return base + np.asarray(corr, dtype=np.float64)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ridge": self.ridge,
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "floor_ms": self.floor_ms,
+            "booster": self.booster.model_to_string(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], params: GbmParams) -> KernelPipeline:
+        p = cls(params, ridge=float(state["ridge"]))
+        p.coef = np.asarray(state["coef"], dtype=np.float64)
+        p.intercept = float(state["intercept"])
+        p.floor_ms = float(state["floor_ms"])
+        p.booster = booster_from_text(state["booster"])
+        return p
+
+
+def make_pipeline(name: str, params: GbmParams) -> GbmPipeline | KernelPipeline:
+    if name == "kernel":
+        return KernelPipeline(params)
+    return GbmPipeline(name, params)
+
+
+def pipeline_from_state(state: dict[str, Any], params: GbmParams) -> GbmPipeline | KernelPipeline:
+    if state["name"] == "kernel":
+        return KernelPipeline.from_state(state, params)
+    return GbmPipeline.from_state(state, params)
+
+
+def simplex_grid(k: int, step: float = 0.1) -> np.ndarray:
+    """All weight vectors of length ``k`` on the simplex with the given step."""
+    n = round(1 / step)
+    out: list[list[float]] = []
+
+    def rec(prefix: list[int], left: int, slots: int) -> None:
+        if slots == 1:
+            out.append([*prefix, left])
+            return
+        for v in range(left + 1):
+            rec([*prefix, v], left - v, slots - 1)
+
+    rec([], n, k)
+    return np.asarray(out, dtype=np.float64) / n
+
+
+def choose_weights(oof: np.ndarray, y_log: np.ndarray) -> np.ndarray:
+    """Convex weights of the columns of ``oof`` (log predictions) that maximise out-of-fold
+    accuracy within 10%, ties broken by the mean absolute log error."""
+    k = oof.shape[1]
+    if k == 1:
+        return np.ones(1)
+    grid = simplex_grid(k, 0.1 if k <= 4 else 0.2)
+    pred = oof @ grid.T  # (n, G)
+    err = pred - y_log[:, None]
+    acc = np.mean(np.abs(np.expm1(err)) <= 0.10, axis=0)
+    mae = np.mean(np.abs(err), axis=0)
+    best = np.lexsort((mae, -acc))[0]
+    return grid[best]
+
+
+def params_dict(params: GbmParams) -> dict[str, Any]:
+    return asdict(params)

@@ -1,0 +1,116 @@
+"""Latency tables: validation with reasons and line numbers, and import into the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from edgewise.cli import app
+from edgewise.data import LatencyTable, import_table
+from edgewise.errors import DataError, UnknownNameError
+from edgewise.graph.builders import nasbench201
+from edgewise.store import Store
+
+GOOD = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
+FB = "-".join(["k3_e1"] * 22)
+
+
+def _frame(tmp_path: Path) -> pd.DataFrame:
+    onnx_path = tmp_path / "m.onnx"
+    onnx_path.write_bytes(nasbench201(GOOD).SerializeToString())
+    rows = [
+        ("nasbench201", GOOD, "", "pixel3", 12.5),  # line 2: ok
+        ("nasbench201", GOOD, "", "pixel3", 13.0),  # 3: duplicate of 2
+        ("nasbench201", "|bogus~0|", "", "pixel3", 1.0),  # 4: bad arch
+        ("ofa_mbv3", "{}", "", "pixel3", 1.0),  # 5: unknown space
+        ("fbnet", FB, "", "pixel3", 0.0),  # 6: non-positive
+        ("fbnet", FB, "", "pixel3", float("nan")),  # 7: not a number
+        ("fbnet", FB, "", "", 3.0),  # 8: missing device
+        ("fbnet", FB, "", "raspi4", 30.0),  # 9: ok
+        ("", "", str(onnx_path), "raspi4", 2.0),  # 10: ok (model path)
+        ("", "", "missing.onnx", "raspi4", 2.0),  # 11: bad model file
+        (" NB201 ", f" {GOOD} ", "", "raspi4", 7.0),  # 12: ok (alias, whitespace)
+    ]
+    return pd.DataFrame(rows, columns=["space", "arch", "model", "device", "latency_ms"])
+
+
+def test_validation_reports_every_bad_row(tmp_path: Path) -> None:
+    t = LatencyTable.from_frame(_frame(tmp_path), base_dir=tmp_path)
+    assert len(t.frame) == 4
+    got = {(p.line, p.reason) for p in t.problems}
+    assert got == {
+        (3, "duplicate"),
+        (4, "bad architecture"),
+        (5, "unknown space"),
+        (6, "non-positive latency"),
+        (7, "latency not a number"),
+        (8, "missing device"),
+        (11, "bad model file"),
+    }
+    assert t.devices == ["pixel3", "raspi4"] and t.spaces == ["fbnet", "nasbench201"]
+    onnx_row = t.frame[t.frame["space"] == ""].iloc[0]
+    assert len(onnx_row["model_sha256"]) == 64 and onnx_row["model"].endswith("m.onnx")
+    assert t.select(space="onnx").frame.shape[0] == 1
+    with pytest.raises(UnknownNameError):
+        t.select(devices=["raspi5"])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+def test_formats_read_the_same(tmp_path: Path, suffix: str) -> None:
+    df = _frame(tmp_path)
+    path = tmp_path / f"t{suffix}"
+    df.to_parquet(path) if suffix == ".parquet" else df.to_csv(path, index=False)
+    t = LatencyTable.from_path(path)
+    assert len(t.frame) == 4 and len(t.problems) == 7
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not found"):
+        LatencyTable.from_path(tmp_path / "nope.csv")
+    (tmp_path / "cols.csv").write_text("arch,latency\nx,1\n")
+    with pytest.raises(DataError, match="needs columns"):
+        LatencyTable.from_path(tmp_path / "cols.csv")
+    (tmp_path / "bin.parquet").write_bytes(b"\x00\x01garbage")
+    with pytest.raises(DataError, match="cannot read"):
+        LatencyTable.from_path(tmp_path / "bin.parquet")
+
+
+def test_import_into_any_store(tmp_path: Path, any_store: Store) -> None:
+    path = tmp_path / "t.csv"
+    _frame(tmp_path).to_csv(path, index=False)
+    report = import_table(path, store=any_store, source="unit")
+    assert report.rows_read == 11 and report.rows_imported == 4
+    assert report.problem_counts["duplicate"] == 1
+    stored = any_store.latency_records()
+    assert len(stored) == 4 and {r.source for r in stored} == {"unit"}
+    again = import_table(path, store=any_store)  # re-import replaces, never duplicates
+    assert again.rows_imported == 4 and len(any_store.latency_records()) == 4
+
+
+def test_no_usable_rows_stores_nothing(tmp_path: Path, fresh_store: Store) -> None:
+    path = tmp_path / "bad.csv"
+    pd.DataFrame(
+        {"space": ["nasbench201"], "arch": ["bad"], "device": ["x"], "latency_ms": [1.0]}
+    ).to_csv(path, index=False)
+    with pytest.raises(DataError, match="no usable rows"):
+        import_table(path, store=fresh_store)
+    assert fresh_store.latency_records() == []
+
+
+def test_cli_import(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    _frame(tmp_path).to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["data", "import", str(path), "--json"])
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["rows_imported"] == 4 and doc["rows_rejected"] == 7
+    assert {p["reason"] for p in doc["problems"]} >= {"bad architecture", "duplicate"}
+    assert len(Store().latency_records()) == 4
+    res = CliRunner().invoke(app, ["data", "import", str(path)])
+    assert res.exit_code == 0 and "rows left out" in res.stdout
+    res = CliRunner().invoke(app, ["data", "import", str(tmp_path / "missing.csv")])
+    assert res.exit_code == 2 and "not found" in res.stderr

@@ -1,0 +1,156 @@
+"""The LatencyPredictor contract: sklearn API, errors, intervals, disconnected graphs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from edgewise.errors import ConfigError, DataError, NotFittedError, UnknownNameError
+from edgewise.predict import LatencyPredictor, regression_metrics
+
+DISCONNECTED = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|none~0|none~1|none~2|"
+
+
+@pytest.fixture(scope="module")
+def split(help_nb201: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    train = help_nb201[help_nb201["arch_idx"] < 160]
+    test = help_nb201[help_nb201["arch_idx"] >= 160]
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def fitted(split: tuple[pd.DataFrame, pd.DataFrame], xy, tiny) -> LatencyPredictor:  # type: ignore[no-untyped-def]
+    x, y = xy(split[0])
+    return LatencyPredictor(**tiny).fit(x, y)
+
+
+def test_init_only_stores_params_and_clone_round_trips() -> None:
+    est = LatencyPredictor(n_estimators=7, share=False)
+    params = est.get_params()
+    assert params["n_estimators"] == 7 and params["share"] is False
+    assert not [k for k in vars(est) if k.endswith("_")]
+    twin = clone(est).set_params(n_estimators=9)
+    assert twin.get_params()["n_estimators"] == 9 and est.n_estimators == 7
+
+
+def test_predict_before_fit_raises_not_fitted() -> None:
+    with pytest.raises(NotFittedError):
+        LatencyPredictor().predict([("nasbench201:" + DISCONNECTED, "pixel3")])
+
+
+def test_fit_returns_self_and_learned_attributes_end_in_underscore(
+    fitted: LatencyPredictor,
+) -> None:
+    learned = [k for k in vars(fitted) if k.endswith("_")]
+    assert {"devices_", "device_models_", "feature_mask_", "vocab_", "shared_"} <= set(learned)
+    assert fitted.devices == sorted(["eyeriss", "gold_6226", "pixel3", "titan_rtx_1"])
+
+
+def test_predictions_are_accurate_on_unseen_architectures(
+    fitted: LatencyPredictor,
+    split: tuple[pd.DataFrame, pd.DataFrame],
+    xy,  # type: ignore[no-untyped-def]
+) -> None:
+    test = split[1]
+    x, y = xy(test)
+    pred = fitted.predict(x)
+    interval = fitted.predict_interval(x, alpha=0.1)
+    assert np.all(np.isfinite(pred)) and np.all(pred > 0)
+    assert np.all(interval[:, 0] <= pred) and np.all(pred <= interval[:, 1])
+    dev = x["device"].to_numpy()
+    eyeriss = regression_metrics(
+        y[dev == "eyeriss"].to_numpy(), pred[dev == "eyeriss"], interval[dev == "eyeriss"]
+    )
+    # eyeriss is a deterministic simulator: 160 training graphs are plenty
+    assert eyeriss["acc10"] >= 0.9 and eyeriss["spearman"] >= 0.95
+    overall = np.mean((interval[:, 0] <= y) & (y <= interval[:, 1]))
+    assert 0.75 <= overall <= 1.0
+    assert fitted.score(x, y) > 0.5  # RegressorMixin's R^2 works
+
+
+def test_wider_alpha_gives_narrower_intervals(fitted: LatencyPredictor) -> None:
+    x = [("nasbench201:" + DISCONNECTED.replace("none~2", "skip_connect~2"), "titan_rtx_1")]
+    wide, narrow = fitted.predict_interval(x, alpha=0.05), fitted.predict_interval(x, alpha=0.5)
+    assert wide[0, 0] <= narrow[0, 0] and narrow[0, 1] <= wide[0, 1]
+
+
+def test_disconnected_graphs_are_handled_per_device(fitted: LatencyPredictor) -> None:
+    modes = {d: m.disconnected for d, m in fitted.device_models_.items()}
+    assert modes["pixel3"] == "pruned"  # HW-NAS-Bench reports ~0 ms for most of them
+    assert modes["titan_rtx_1"] == "computed"  # PyTorch still runs the dead convolutions
+    connected = DISCONNECTED.replace("none~2", "skip_connect~2")
+    p = fitted.predict(
+        [
+            ("nasbench201:" + DISCONNECTED, "pixel3"),
+            ("nasbench201:" + connected, "pixel3"),
+            ("nasbench201:" + DISCONNECTED, "titan_rtx_1"),
+        ]
+    )
+    assert p[0] < 0.5 * p[1]
+    assert p[2] > 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"pipelines": ("bogus",)}, "pipelines"),
+        ({"cv_folds": 1}, "cv_folds"),
+        ({"pipelines": (), "share": False}, "pipelines"),
+    ],
+)
+def test_bad_hyperparameters_are_config_errors(kwargs: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        LatencyPredictor(**kwargs).fit([("nasbench201:" + DISCONNECTED, "a")], [1.0])
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "match"),
+    [
+        ([("nasbench201:" + DISCONNECTED, "a")], [1.0, 2.0], "rows but y has"),
+        ([("nasbench201:" + DISCONNECTED, "a")], [-1.0], "positive"),
+        ([("nasbench201:" + DISCONNECTED, "a")], [float("nan")], "finite"),
+        ([], [], "no training rows"),
+        (["just-a-string"], [1.0], "pairs"),
+        (pd.DataFrame({"arch": ["x"], "device": ["a"]}), [1.0], "'model' column"),
+    ],
+)
+def test_bad_training_data_is_a_data_error(x: object, y: list, match: str, tiny: dict) -> None:
+    with pytest.raises(DataError, match=match):
+        LatencyPredictor(**tiny).fit(x, y)
+
+
+def test_unknown_device_and_bad_model_are_input_errors(fitted: LatencyPredictor) -> None:
+    with pytest.raises(UnknownNameError, match="did you mean 'pixel3'"):
+        fitted.predict([("nasbench201:" + DISCONNECTED, "pixle3")])
+    from edgewise.errors import ModelError
+
+    with pytest.raises(ModelError):
+        fitted.predict([("nasbench201:|oops|", "pixel3")])
+    with pytest.raises(ModelError, match="not a model"):
+        fitted.predict([("resnet50", "pixel3")])
+
+
+def test_few_shot_adaptation_to_an_unseen_device(
+    fitted: LatencyPredictor,
+    help_nb201: pd.DataFrame,
+    xy,
+    tiny,  # type: ignore[no-untyped-def]
+) -> None:
+    import copy
+
+    est = copy.deepcopy(fitted)
+    target = help_nb201[help_nb201["device"] == "gold_6226"]
+    shots, rest = target.iloc[:10], target.iloc[10:]
+    est.adapt(("nasbench201:" + shots["arch"]).tolist(), shots["latency_ms"], device="new_cpu")
+    assert "new_cpu" in est.devices
+    x = [("nasbench201:" + a, "new_cpu") for a in rest["arch"]]
+    m = regression_metrics(rest["latency_ms"].to_numpy(), est.predict(x), est.predict_interval(x))
+    assert m["spearman"] > 0.8
+    with pytest.raises(DataError):
+        est.adapt([], [], device="other")
+    with pytest.raises(ConfigError, match="sharing"):
+        no_share = LatencyPredictor(**tiny, share=False)
+        no_share.fit(*xy(help_nb201[help_nb201["device"] == "eyeriss"].iloc[:40]))
+        no_share.adapt(["nasbench201:" + DISCONNECTED], [1.0], device="x")

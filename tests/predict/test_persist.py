@@ -1,0 +1,89 @@
+"""Safe, versioned save/load: JSON + LightGBM text + .npy, no pickle, clear refusals."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edgewise.errors import InputError, ModelError
+from edgewise.predict import FORMAT_VERSION, LatencyPredictor, load_predictor
+
+
+@pytest.fixture(scope="module")
+def saved(
+    help_nb201: pd.DataFrame,
+    tmp_path_factory: pytest.TempPathFactory,
+    xy,
+    tiny,  # type: ignore[no-untyped-def]
+) -> tuple:
+    train = help_nb201[help_nb201["arch_idx"] < 120]
+    est = LatencyPredictor(**tiny).fit(*xy(train))
+    path = est.save(tmp_path_factory.mktemp("p") / "predictor.zip")
+    return est, path, help_nb201[help_nb201["arch_idx"] >= 200]
+
+
+def test_round_trip_gives_identical_predictions(saved: tuple, xy) -> None:  # type: ignore[no-untyped-def]
+    est, path, test = saved
+    x, _ = xy(test)
+    again = load_predictor(path)
+    np.testing.assert_allclose(again.predict(x), est.predict(x), rtol=1e-12)
+    np.testing.assert_allclose(again.predict_interval(x), est.predict_interval(x), rtol=1e-12)
+    assert again.get_params() == est.get_params()
+
+
+def test_file_holds_no_pickle(saved: tuple) -> None:
+    _, path, _ = saved
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        assert all(n.endswith((".json", ".txt", ".npy")) for n in names)
+        for n in names:
+            if n.endswith(".npy"):
+                import io
+
+                np.load(io.BytesIO(zf.read(n)), allow_pickle=False)  # raises on object arrays
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["format_version"] == FORMAT_VERSION
+
+
+def _rewrite(src: Path, dst: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "manifest.json":
+                doc = json.loads(data)
+                edit(doc)
+                data = json.dumps(doc).encode()
+            zout.writestr(item, data)
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda d: d.update(format_version="2.0"), "format 2.0; this edgewise reads"),
+        (lambda d: d.update(format="something-else"), "not an edgewise predictor"),
+        (lambda d: d["feature_names"].pop(), "different feature set"),
+        (lambda d: d.pop("devices"), "not a readable"),
+    ],
+)
+def test_incompatible_files_are_refused(saved: tuple, tmp_path: Path, edit, match: str) -> None:  # type: ignore[no-untyped-def]
+    _, path, _ = saved
+    bad = _rewrite(path, tmp_path / "bad.zip", edit)
+    with pytest.raises(ModelError, match=match):
+        load_predictor(bad)
+
+
+def test_missing_and_garbage_files(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not found"):
+        load_predictor(tmp_path / "nope.zip")
+    with pytest.raises(ModelError, match="predictor train"):
+        load_predictor()  # the default path under EDGEWISE_HOME does not exist yet
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(InputError):
+        load_predictor(junk)
