@@ -220,3 +220,17 @@ def test_serve_rejects_bad_options(tmp_path: Path, model_path) -> None:  # type:
         assert res.exit_code == 2, (args, res.output)
         assert len(res.stderr.strip().splitlines()) == 1
     assert os.environ.get(TOKEN_ENV) is None
+
+
+def test_a_candidate_with_other_inputs_is_refused(model_path) -> None:  # type: ignore[no-untyped-def]
+    from edgewise.errors import ConfigError
+
+    config = ShadowConfig(
+        production=str(model_path("mlp-tiny")), candidates=(str(model_path("cnn-small")),), port=0
+    )
+    server = ShadowServer(config, token="t")
+    with pytest.raises(ConfigError, match="must accept production's requests"):
+        server.__enter__()
+    assert not any(
+        _alive(m.replica.pid) for m in [*server.gateway.candidates, server.gateway.production] if m
+    )

@@ -113,6 +113,7 @@ class ShadowGateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timeout_s = config.candidate_timeout_ms / 1e3
         self._promoting = False
+        self.start_error: BaseException | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -194,8 +195,13 @@ class ShadowGateway:
                 meta = m.replica.info["metadata"]
                 m.inputs = _specs_from_metadata(meta, "inputs")
                 m.outputs = _specs_from_metadata(meta, "outputs")
-        for m in members:
-            _check_compatible(prod, m)
+        try:
+            for m in members:
+                _check_compatible(prod, m)
+        except ConfigError:
+            for m in everyone:
+                await m.replica.stop(drain_s=0)
+            raise
         self.production, self.candidates = prod, members
         if isinstance(prod.replica, WorkerReplica):
             prod.replica.on_lost = self._production_lost

@@ -62,7 +62,11 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         if manage_lifecycle:
-            await gateway.start()
+            try:
+                await gateway.start()
+            except BaseException as exc:  # uvicorn only says "startup failed": keep why
+                gateway.start_error = exc
+                raise
         try:
             yield
         finally:

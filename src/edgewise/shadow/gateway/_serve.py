@@ -111,7 +111,7 @@ class ShadowServer:
         while not self._server.started:
             if self._error is not None or not self._thread.is_alive():
                 self._thread.join(timeout=5)
-                err = self._error
+                err = self.gateway.start_error or self._error
                 if isinstance(err, EdgewiseError):
                     raise err
                 raise ConfigError(f"the shadow gateway did not start: {err!r}")
