@@ -2,8 +2,8 @@
 
 The evidence is the newest stored measurement of that model (by sha256) on that
 device: the percentile's distribution-free confidence interval from its raw
-latencies (``edgewise.stats.quantile_ci``). With no measurement it asks the
-predictor (``predicted_latency``) for an interval. The decision:
+latencies (``edgewise.stats.quantile_ci``). With no measurement it asks the trained
+latency predictor (``edgewise.predict``) for its 90% interval. The decision:
 
 * ``fits`` (exit 0) when the interval's upper end is at most the SLO;
 * ``does not fit`` (exit 1) when its lower end is above the SLO;
@@ -91,14 +91,28 @@ def decide(*, lo_ms: float, hi_ms: float, slo_ms: float) -> str:
 
 
 def predicted_latency(
-    model: str | Path, *, device: str, percentile: float
+    model: str | Path, *, device: str, percentile: float, confidence: float = 0.9
 ) -> tuple[float, float, float] | None:
-    """``(estimate, lo, hi)`` ms from the latency predictor, or None when none is available.
+    """``(estimate, lo, hi)`` ms from the trained latency predictor, or None.
 
-    The predictor package (``edgewise.predict``) is not in this build yet, so this
-    returns None and the gate relies on stored measurements.
+    Uses ``edgewise.predict.predict_model`` with the predictor at
+    ``edgewise.predict.default_path()`` (``edgewise predictor train`` writes it). None
+    when there is no trained predictor or it does not know ``device``. The predictor
+    learns the latency its training tables hold (typically a mean or median), not a
+    tail percentile, so ``percentile`` is noted in the gate's reason, not modelled.
     """
-    return None
+    try:
+        from edgewise.predict import default_path, predict_model
+    except ImportError:
+        return None
+    if not default_path().is_file():
+        return None
+    try:
+        pred = predict_model(str(model), device=device, alpha=1.0 - confidence)
+    except UnknownNameError:  # a device the predictor was not trained on
+        return None
+    lo, hi = pred.interval90
+    return float(pred.latency_ms), float(lo), float(hi)
 
 
 def gate(
@@ -143,11 +157,15 @@ def gate(
                 raise UnknownNameError("device", device, known)
             raise DataError(
                 f"no stored measurement of {info.name} ({info.sha256[:12]}) on {device} and no "
-                f"latency predictor available: run `edgewise profile {info.path.name}` on {device} first"
+                f"trained predictor for {device}: run `edgewise profile {info.path.name}` on "
+                f"{device}, or train one with `edgewise predictor train`"
             )
         est, lo, hi = pred
         source, mid, n = "predictor", None, 0
-        basis = f"predicted {label} {est:.3f} ms, interval [{lo:.3f}, {hi:.3f}] ms"
+        basis = (
+            f"no measurement on {device}; predicted {est:.3f} ms, 90% interval "
+            f"[{lo:.3f}, {hi:.3f}] ms (the predictor's typical latency; {label} not modelled)"
+        )
     decision = decide(lo_ms=lo, hi_ms=hi, slo_ms=slo_ms)
     why = {
         FITS: f"the whole interval is within the SLO of {slo_ms:g} ms",

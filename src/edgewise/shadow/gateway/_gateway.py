@@ -595,9 +595,13 @@ def _device_name() -> str:
 
 def _predicted_ms(source: str, device: str, percentile: float) -> float | None:
     """The predictor's latency for ``source`` on ``device`` (None when there is none)."""
+    from edgewise.deploy import predicted_latency
+    from edgewise.errors import EdgewiseError
+
+    if not Path(source).is_file():
+        return None  # a remote (proxied) model: nothing to featurize
     try:
-        from edgewise.deploy import predicted_latency
-    except ImportError:
+        interval = predicted_latency(source, device=device, percentile=percentile)
+    except EdgewiseError:  # an unreadable predictor must not block a promotion
         return None
-    interval = predicted_latency(source, device=device, percentile=percentile)
     return None if interval is None else interval[0]

@@ -1,0 +1,57 @@
+"""With no measurement, the gate uses a real trained predictor's 90% interval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from edgewise.deploy import DOES_NOT_FIT, FITS, gate, predicted_latency
+from edgewise.store import Store
+
+
+@pytest.fixture(scope="module")
+def predictor_home(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small predictor trained on real NB201 rows of pixel3, at the default path."""
+    from edgewise.data import LatencyTable
+    from edgewise.predict import train_predictor
+
+    frame = pd.read_csv(
+        shared_data / "latency" / "help.csv.gz", usecols=["space", "arch", "device", "latency_ms"]
+    )
+    frame = frame[(frame["space"] == "nasbench201") & (frame["device"] == "pixel3")].head(200)
+    home = tmp_path_factory.mktemp("home")
+    out = home / "predictors" / "default.zip"
+    train_predictor(
+        LatencyTable.from_frame(frame.reset_index(drop=True)),
+        out=out,
+        params={"n_estimators": 20, "cv_folds": 3, "n_factors": 2},
+    )
+    return home
+
+
+def test_gate_falls_back_to_the_predictor(
+    predictor_home: Path,
+    model_path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_store: Store,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("EDGEWISE_HOME", str(predictor_home))
+    model = model_path("cnn-small")
+    est, lo, hi = predicted_latency(model, device="pixel3", percentile=99)  # type: ignore[misc]
+    assert lo <= est <= hi and lo > 0
+    fits = gate(model, device="pixel3", slo_ms=hi * 2, store=fresh_store)
+    assert (
+        fits.decision == FITS
+        and fits.source == "predictor"
+        and (fits.lo_ms, fits.hi_ms) == (lo, hi)
+    )
+    assert "not modelled" in fits.reason
+    late = gate(model, device="pixel3", slo_ms=lo / 2, store=fresh_store)
+    assert late.decision == DOES_NOT_FIT
+    events = fresh_store.list_deployments(event="gate")
+    assert [e.source for e in events] == ["predictor", "predictor"] and events[
+        0
+    ].predicted_hi_ms == hi
+    assert predicted_latency(model, device="raspi4", percentile=99) is None  # not a trained device
