@@ -42,9 +42,7 @@ def upgrade() -> None:
         "measurements",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False, index=True),
-        sa.Column(
-            "device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False, index=True
-        ),
+        sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False, index=True),
         sa.Column("scenario", sa.String(20), nullable=False),
         sa.Column("backend", sa.String(40), nullable=False),
         sa.Column("settings", sa.JSON, nullable=False),

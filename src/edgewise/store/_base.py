@@ -1,0 +1,193 @@
+"""The store's core: connecting, migrating, one transaction per write, devices and models."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from edgewise.errors import StoreError, StoreUnavailableError
+from edgewise.store import _schema as t
+from edgewise.store._records import (
+    DeviceRecord,
+    ModelRecord,
+)
+
+ENV_VAR = "EDGEWISE_DB"
+
+
+def default_url() -> str:
+    """``$EDGEWISE_DB``, else an SQLite file in the user's data dir."""
+    url = os.environ.get(ENV_VAR)
+    if url:
+        return url
+    import platformdirs
+
+    data_dir = Path(platformdirs.user_data_dir("edgewise", appauthor=False))
+    return f"sqlite:///{data_dir / 'edgewise.db'}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+class StoreBase:
+    """Connection, migrations, transactions, devices and models: what every part of the store uses."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or default_url()
+        self.engine = _connect(self.url)
+        if migrate:
+            self.migrate()
+
+    # -- lifecycle -----------------------------------------------------------------
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration (a no-op when current)."""
+        from edgewise.store._migrate import upgrade
+
+        with self._begin() as conn:
+            upgrade(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StoreUnavailableError(
+                f"cannot use store {_redact(self.url)}: {exc.orig}".splitlines()[0]
+            ) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store error: {exc}".splitlines()[0]) from exc
+
+    # -- devices and models ----------------------------------------------------------
+    def _upsert_device(self, conn: Connection, device: DeviceRecord) -> int:
+        row = conn.execute(sa.select(t.devices.c.id).where(t.devices.c.name == device.name)).first()
+        values = {
+            "kind": device.kind,
+            "fingerprint_sha": device.fingerprint_sha,
+            "fingerprint": device.fingerprint,
+        }
+        if row is not None:
+            conn.execute(t.devices.update().where(t.devices.c.id == row.id).values(**values))
+            return int(row.id)
+        res = conn.execute(t.devices.insert().values(name=device.name, created_at=_now(), **values))
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def _upsert_model(self, conn: Connection, model: ModelRecord) -> int:
+        row = conn.execute(
+            sa.select(t.models.c.id).where(t.models.c.sha256 == model.sha256)
+        ).first()
+        if row is not None:
+            return int(row.id)
+        res = conn.execute(
+            t.models.insert().values(
+                sha256=model.sha256,
+                name=model.name,
+                format=model.format,
+                size_bytes=model.size_bytes,
+                input_signature=model.input_signature,
+                path=model.path,
+                created_at=_now(),
+            )
+        )
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def add_device(self, device: DeviceRecord) -> int:
+        with self._begin() as conn:
+            return self._upsert_device(conn, device)
+
+    def list_devices(self) -> list[DeviceRecord]:
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(t.devices).order_by(t.devices.c.id)).all()
+        return [_device(r._mapping) for r in rows]
+
+    def list_models(self) -> list[ModelRecord]:
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(t.models).order_by(t.models.c.id)).all()
+        return [_model(r._mapping) for r in rows]
+
+
+def _connect(url: str) -> Engine:
+    try:
+        parsed = sa.engine.make_url(url)
+    except ArgumentError as exc:
+        raise StoreUnavailableError(f"bad store URL {url!r}: expected an SQLAlchemy URL") from exc
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:":
+            try:
+                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailableError(
+                    f"cannot create store directory for {db}: {exc}"
+                ) from exc
+        else:
+            # One shared in-memory database for the life of the engine.
+            kwargs["poolclass"] = sa.pool.StaticPool
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": 5}
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StoreUnavailableError(
+            f"store URL {_redact(url)} needs a driver that is not installed: {exc}"
+        ) from exc
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        msg = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise StoreUnavailableError(f"cannot open store {_redact(url)}: {msg}") from exc
+    return engine
+
+
+def _device(m: Any, prefix: str = "") -> DeviceRecord:
+    return DeviceRecord(
+        id=m[f"{prefix}id"],
+        name=m[f"{prefix}name"],
+        kind=m[f"{prefix}kind"],
+        fingerprint_sha=m[f"{prefix}fingerprint_sha"],
+        fingerprint=m[f"{prefix}fingerprint"],
+        created_at=m[f"{prefix}created_at"],
+    )
+
+
+def _model(m: Any, prefix: str = "") -> ModelRecord:
+    return ModelRecord(
+        id=m[f"{prefix}id"],
+        sha256=m[f"{prefix}sha256"],
+        name=m[f"{prefix}name"],
+        format=m[f"{prefix}format"],
+        size_bytes=m[f"{prefix}size_bytes"],
+        input_signature=m[f"{prefix}input_signature"],
+        path=m[f"{prefix}path"],
+        created_at=m[f"{prefix}created_at"],
+    )

@@ -1,0 +1,268 @@
+"""Shadow runs, paired records, verdicts and the deployment registry in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from edgewise.store import _schema as t
+from edgewise.store._base import StoreBase, _now
+from edgewise.store._shadow_records import (
+    DeploymentRecord,
+    ShadowPairRecord,
+    ShadowRunRecord,
+    ShadowVerdictRecord,
+)
+
+
+class ShadowMixin(StoreBase):
+    """Shadow runs, paired records, verdicts and the deployment registry in the store."""
+
+    # -- shadow runs and the deployment registry ---------------------------------------
+    def add_shadow_run(self, run: ShadowRunRecord) -> int:
+        """Insert a shadow run; returns its id."""
+        with self._begin() as conn:
+            res = conn.execute(
+                t.shadow_runs.insert().values(
+                    name=run.name,
+                    device=run.device,
+                    production=run.production,
+                    candidates=run.candidates,
+                    settings=run.settings,
+                    created_at=_now(),
+                )
+            )
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def list_shadow_runs(self, *, limit: int | None = None) -> list[ShadowRunRecord]:
+        """Shadow runs, newest first."""
+        q = sa.select(t.shadow_runs).order_by(t.shadow_runs.c.id.desc())
+        if limit:
+            q = q.limit(limit)
+        with self._begin() as conn:
+            rows = conn.execute(q).all()
+        return [
+            ShadowRunRecord(
+                id=r.id,
+                name=r.name,
+                device=r.device,
+                production=dict(r.production),
+                candidates=list(r.candidates),
+                settings=dict(r.settings),
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    def add_shadow_pairs(self, run_id: int, pairs: Iterable[ShadowPairRecord]) -> int:
+        """Insert a batch of paired records in one transaction; returns the count.
+
+        The shadow gateway's writer calls this several times a second, so it hands
+        the rows straight to the driver's executemany (with each column's own bind
+        processing), skipping SQLAlchemy's per-row work: ~5x faster on SQLite.
+        """
+        now = _now()
+        rows = [_shadow_pair_row(run_id, p, now) for p in pairs]
+        if not rows:
+            return 0
+        with self._begin() as conn:
+            table = t.shadow_pairs
+            keys = list(rows[0])
+            compiled = table.insert().compile(dialect=conn.dialect, column_keys=keys)
+            procs = {
+                k: proc
+                for k in keys
+                if (proc := table.c[k].type.bind_processor(conn.dialect)) is not None
+            }
+            stamp = procs.pop("created_at", lambda v: v)(now)  # one value for the batch
+            for row in rows:
+                row["created_at"] = stamp
+                for k, proc in procs.items():
+                    if row[k] is not None:
+                        row[k] = proc(row[k])
+            if compiled.positional:
+                order = compiled.positiontup or keys
+                conn.exec_driver_sql(compiled.string, [tuple(r[k] for k in order) for r in rows])
+            else:
+                conn.exec_driver_sql(compiled.string, rows)
+        return len(rows)
+
+    def shadow_pairs(
+        self, run_id: int, *, candidate: str | None = None, limit: int | None = None
+    ) -> list[ShadowPairRecord]:
+        """Paired records of a run in arrival order (optionally one candidate's)."""
+        sp = t.shadow_pairs
+        q = sa.select(sp).where(sp.c.run_id == run_id).order_by(sp.c.id)
+        if candidate:
+            q = q.where(sp.c.candidate == candidate)
+        if limit:
+            q = q.limit(limit)
+        with self._begin() as conn:
+            rows = conn.execute(q).all()
+        return [_shadow_pair(r._mapping) for r in rows]
+
+    def count_shadow_pairs(self, run_id: int) -> int:
+        sp = t.shadow_pairs
+        with self._begin() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(sp).where(sp.c.run_id == run_id)
+                ).scalar_one()
+            )
+
+    def add_shadow_verdict(self, run_id: int, verdict: ShadowVerdictRecord) -> int:
+        with self._begin() as conn:
+            res = conn.execute(
+                t.shadow_verdicts.insert().values(
+                    run_id=run_id,
+                    candidate=verdict.candidate,
+                    verdict=verdict.verdict,
+                    rule=verdict.rule,
+                    reason=verdict.reason,
+                    final=verdict.final,
+                    requests_used=verdict.requests_used,
+                    detail=verdict.detail,
+                    created_at=_now(),
+                )
+            )
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def shadow_verdicts(self, run_id: int) -> list[ShadowVerdictRecord]:
+        sv = t.shadow_verdicts
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(sv).where(sv.c.run_id == run_id).order_by(sv.c.id)).all()
+        return [
+            ShadowVerdictRecord(
+                id=r.id,
+                run_id=r.run_id,
+                candidate=r.candidate,
+                verdict=r.verdict,
+                rule=r.rule,
+                reason=r.reason,
+                final=bool(r.final),
+                requests_used=r.requests_used,
+                detail=dict(r.detail),
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    def add_deployment(self, event: DeploymentRecord) -> int:
+        """Record a deployment event (gate, promote, rollback); returns its id."""
+        with self._begin() as conn:
+            res = conn.execute(
+                t.deployments.insert().values(
+                    event=event.event,
+                    model_name=event.model_name,
+                    model_sha256=event.model_sha256,
+                    device=event.device,
+                    verdict=event.verdict,
+                    reason=event.reason,
+                    source=event.source,
+                    slo_ms=event.slo_ms,
+                    percentile=event.percentile,
+                    predicted_ms=event.predicted_ms,
+                    predicted_lo_ms=event.predicted_lo_ms,
+                    predicted_hi_ms=event.predicted_hi_ms,
+                    observed_ms=event.observed_ms,
+                    run_id=event.run_id,
+                    detail=event.detail,
+                    created_at=_now(),
+                )
+            )
+            return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+    def list_deployments(
+        self,
+        *,
+        model_sha256: str | None = None,
+        device: str | None = None,
+        event: str | None = None,
+        limit: int | None = None,
+    ) -> list[DeploymentRecord]:
+        """Deployment events, newest first; filter by model sha (prefix), device or event."""
+        d = t.deployments
+        q = sa.select(d).order_by(d.c.id.desc())
+        if model_sha256:
+            q = q.where(d.c.model_sha256.startswith(model_sha256))
+        if device:
+            q = q.where(d.c.device == device)
+        if event:
+            q = q.where(d.c.event == event)
+        if limit:
+            q = q.limit(limit)
+        with self._begin() as conn:
+            rows = conn.execute(q).all()
+        return [_deployment(r._mapping) for r in rows]
+
+
+def _shadow_pair_row(run_id: int, p: ShadowPairRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "candidate": p.candidate,
+        "seq": p.seq,
+        "request_id": p.request_id[:200],
+        "outcome": p.outcome,
+        "production_ms": p.production_ms,
+        "production_compute_ms": p.production_compute_ms,
+        "production_io_ms": p.production_io_ms,
+        "candidate_ms": p.candidate_ms,
+        "candidate_compute_ms": p.candidate_compute_ms,
+        "candidate_io_ms": p.candidate_io_ms,
+        "lag_ms": p.lag_ms,
+        "max_abs_diff": p.max_abs_diff,
+        "rel_diff": p.rel_diff,
+        "top1_agree": p.top1_agree,
+        "cosine": p.cosine,
+        "agree": p.agree,
+        "created_at": now,
+    }
+
+
+def _shadow_pair(m: Any) -> ShadowPairRecord:
+    return ShadowPairRecord(
+        id=m["id"],
+        run_id=m["run_id"],
+        candidate=m["candidate"],
+        seq=m["seq"],
+        request_id=m["request_id"],
+        outcome=m["outcome"],
+        production_ms=m["production_ms"],
+        production_compute_ms=m["production_compute_ms"],
+        production_io_ms=m["production_io_ms"],
+        candidate_ms=m["candidate_ms"],
+        candidate_compute_ms=m["candidate_compute_ms"],
+        candidate_io_ms=m["candidate_io_ms"],
+        lag_ms=m["lag_ms"],
+        max_abs_diff=m["max_abs_diff"],
+        rel_diff=m["rel_diff"],
+        top1_agree=None if m["top1_agree"] is None else bool(m["top1_agree"]),
+        cosine=m["cosine"],
+        agree=bool(m["agree"]),
+        created_at=m["created_at"],
+    )
+
+
+def _deployment(m: Any) -> DeploymentRecord:
+    return DeploymentRecord(
+        id=m["id"],
+        event=m["event"],
+        model_name=m["model_name"],
+        model_sha256=m["model_sha256"],
+        device=m["device"],
+        verdict=m["verdict"],
+        reason=m["reason"],
+        source=m["source"],
+        slo_ms=m["slo_ms"],
+        percentile=m["percentile"],
+        predicted_ms=m["predicted_ms"],
+        predicted_lo_ms=m["predicted_lo_ms"],
+        predicted_hi_ms=m["predicted_hi_ms"],
+        observed_ms=m["observed_ms"],
+        run_id=m["run_id"],
+        detail=dict(m["detail"] or {}),
+        created_at=m["created_at"],
+    )
