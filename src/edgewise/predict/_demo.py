@@ -69,7 +69,7 @@ def demo_section(*, workdir: Path, store: Store, n_train: int = 300, n_test: int
     est = LatencyPredictor(n_estimators=120, cv_folds=3, random_state=0)
     est.fit(tr[["model", "device"]], tr["latency_ms"].to_numpy())
     x = te[["model", "device"]]
-    pred, iv = est.predict(x), est.predict_interval(x, alpha=0.1)
+    pred, iv = est.predict_with_interval(x, alpha=0.1)
     y, dev = te["latency_ms"].to_numpy(), te["device"].to_numpy()
     header = ["device", "train", "test", "acc@10%", "Spearman", "90% coverage", "width"]
     rows = []

@@ -165,8 +165,7 @@ def evaluate(
         est = LatencyPredictor(random_state=seed, **dict(params or {}))
         est.fit(tr[["model", "device"]], tr["latency_ms"].to_numpy())
         x_te = te[["model", "device"]]
-        pred = est.predict(x_te)
-        interval = est.predict_interval(x_te, alpha=0.1)
+        pred, interval = est.predict_with_interval(x_te, alpha=0.1)
         from edgewise.predict._featurize import shared_featurizer
 
         connected = shared_featurizer().transform(te["model"].tolist()).connected

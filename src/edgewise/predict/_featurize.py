@@ -45,9 +45,13 @@ class FeatureBatch:
 class ModelFeaturizer:
     """Featurizes model keys, caching per-space featurizers and ONNX graphs."""
 
+    #: Space-architecture results kept in memory (a search revisits architectures).
+    MAX_CACHED = 200_000
+
     def __init__(self) -> None:
         self._spaces: dict[str, Any] = {}
         self._onnx: dict[tuple[str, float], tuple[np.ndarray, Counter[str]]] = {}
+        self._archs: dict[str, tuple[np.ndarray, Counter[str]]] = {}
 
     def _space(self, space: str) -> Any:
         if space not in self._spaces:
@@ -82,7 +86,10 @@ class ModelFeaturizer:
         sigs: list[Counter[str] | None] = [None] * len(unique)
         for i, key in enumerate(unique):
             parts = split_spec(key)
-            if parts is not None:
+            hit = self._archs.get(key) if parts is not None else None
+            if hit is not None:
+                rows[i], sigs[i] = hit
+            elif parts is not None:
                 by_space.setdefault(parts[0], []).append((i, parts[1]))
             elif key.lower().endswith(".onnx") or Path(key).is_file():
                 rows[i], sigs[i] = self._onnx_one(key, shapes)
@@ -93,8 +100,11 @@ class ModelFeaturizer:
                 )
         for space, items in by_space.items():
             raw: RawBatch = self._space(space).batch([a for _, a in items])
+            if len(self._archs) + len(items) > self.MAX_CACHED:
+                self._archs.clear()
             for (i, _), row, sig in zip(items, raw.features, raw.signatures, strict=True):
                 rows[i], sigs[i] = row, sig
+                self._archs[unique[i]] = (row, sig)
         pos = {k: i for i, k in enumerate(unique)}
         order = [pos[k] for k in models]
         feats = (

@@ -15,7 +15,7 @@ with no separate reference architectures.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -76,6 +76,36 @@ def fewshot(
     progress: Progress | None = None,
 ) -> FewShotReport:
     """Run the few-shot protocol (module docstring) for ``seeds`` random shot draws."""
+    return fewshot_many(
+        table,
+        target_device=target_device,
+        shots=[shots],
+        seeds=seeds,
+        query=query,
+        trim=trim,
+        space=space,
+        max_train_models=max_train_models,
+        params=params,
+        progress=progress,
+    )[0]
+
+
+def fewshot_many(
+    table: LatencyTable,
+    *,
+    target_device: str,
+    shots: Sequence[int],
+    seeds: int = 3,
+    query: tuple[int, int] | None = None,
+    trim: tuple[float, float] | None = (10.0, 90.0),
+    space: str | None = None,
+    max_train_models: int | None = 3000,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> list[FewShotReport]:
+    """:func:`fewshot` for several shot counts, training once per seed."""
+    import copy
+
     from edgewise.predict._estimator import LatencyPredictor
 
     start = time.perf_counter()
@@ -86,7 +116,7 @@ def fewshot(
         raise UnknownNameError("device", target_device, devices)
     if len(devices) < 3:
         raise DataError("few-shot needs the target plus at least two training devices")
-    if shots < 1 or seeds < 1:
+    if not shots or min(shots) < 1 or seeds < 1:
         raise ConfigError("--shots and --seeds must be at least 1")
     tgt = frame[frame["device"] == target_device]
     if query is not None:
@@ -101,16 +131,16 @@ def fewshot(
         lo, hi = np.percentile(q["latency_ms"], trim)
         q = q[(q["latency_ms"] >= lo) & (q["latency_ms"] <= hi)]
     query_models = set(q["model"])
-    pool = tgt[~tgt["model"].isin(query_models)]
-    if query is None:  # shots come from the query side: keep them out of scoring
-        pool = tgt
+    pool = tgt[~tgt["model"].isin(query_models)] if query is not None else tgt
     if len(q) < 3:
         raise DataError(f"the query set has {len(q)} rows; it needs at least 3")
-    if len(pool) < shots:
-        raise DataError(f"only {len(pool)} target rows outside the query set for {shots} shots")
+    if len(pool) < max(shots):
+        raise DataError(
+            f"only {len(pool)} target rows outside the query set for {max(shots)} shots"
+        )
     train_devices = [d for d in devices if d != target_device]
     others = frame[(frame["device"] != target_device) & ~frame["model"].isin(query_models)]
-    per_seed: list[dict[str, float]] = []
+    per_seed: dict[int, list[dict[str, float]]] = {k: [] for k in shots}
     n_train_models = 0
     for seed in range(seeds):
         if progress:
@@ -122,33 +152,41 @@ def fewshot(
             keep = set(rng.permutation(models)[:max_train_models].tolist())
             train = train[train["model"].isin(keep)]
         n_train_models = int(train["model"].nunique())
-        est = LatencyPredictor(pipelines=(), share=True, random_state=seed, **dict(params or {}))
-        est.fit(train[["model", "device"]], train["latency_ms"].to_numpy())
-        pick = pool.iloc[rng.choice(len(pool), size=shots, replace=False)]
-        est.adapt(pick["model"].tolist(), pick["latency_ms"].to_numpy(), device=target_device)
-        score = q if query is not None else q[~q["model"].isin(set(pick["model"]))]
-        x = score[["model", "device"]]
-        m = regression_metrics(
-            score["latency_ms"].to_numpy(), est.predict(x), est.predict_interval(x, alpha=0.1)
-        )
-        per_seed.append({"seed": seed, **m})
+        base = LatencyPredictor(pipelines=(), share=True, random_state=seed, **dict(params or {}))
+        base.fit(train[["model", "device"]], train["latency_ms"].to_numpy())
+        for k in shots:
+            est = copy.copy(base)
+            est.device_models_ = dict(base.device_models_)
+            pick = pool.iloc[rng.choice(len(pool), size=k, replace=False)]
+            est.adapt(pick["model"].tolist(), pick["latency_ms"].to_numpy(), device=target_device)
+            score = q if query is not None else q[~q["model"].isin(set(pick["model"]))]
+            x = score[["model", "device"]]
+            pred, interval = est.predict_with_interval(x, alpha=0.1)
+            m = regression_metrics(score["latency_ms"].to_numpy(), pred, interval)
+            per_seed[k].append({"seed": seed, **m})
     if progress:
         progress(seeds, seeds, "done")
-    sp = np.array([r["spearman"] for r in per_seed])
-    return FewShotReport(
-        target_device=target_device,
-        shots=shots,
-        seeds=seeds,
-        spearman_mean=float(np.mean(sp)),
-        spearman_std=float(np.std(sp)),
-        acc10_mean=float(np.mean([r["acc10"] for r in per_seed])),
-        coverage90_mean=float(np.mean([r["coverage90"] for r in per_seed])),
-        width90_rel_mean=float(np.mean([r["width90_rel"] for r in per_seed])),
-        kendall_mean=float(np.mean([r["kendall"] for r in per_seed])),
-        n_query=int(len(q)),
-        measurements_used=shots,
-        train_devices=train_devices,
-        n_train_models=n_train_models,
-        per_seed=per_seed,
-        elapsed_s=round(time.perf_counter() - start, 1),
-    )
+    reports = []
+    for k in shots:
+        rows = per_seed[k]
+        sp = np.array([r["spearman"] for r in rows])
+        reports.append(
+            FewShotReport(
+                target_device=target_device,
+                shots=k,
+                seeds=seeds,
+                spearman_mean=float(np.mean(sp)),
+                spearman_std=float(np.std(sp)),
+                acc10_mean=float(np.mean([r["acc10"] for r in rows])),
+                coverage90_mean=float(np.mean([r["coverage90"] for r in rows])),
+                width90_rel_mean=float(np.mean([r["width90_rel"] for r in rows])),
+                kendall_mean=float(np.mean([r["kendall"] for r in rows])),
+                n_query=int(len(q)),
+                measurements_used=k,
+                train_devices=train_devices,
+                n_train_models=n_train_models,
+                per_seed=rows,
+                elapsed_s=round(time.perf_counter() - start, 1),
+            )
+        )
+    return reports

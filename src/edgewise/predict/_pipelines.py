@@ -50,6 +50,7 @@ class GbmParams:
             "seed": self.seed,
             "deterministic": True,
             "force_row_wise": True,
+            "max_bin": 63,
         }
 
 

@@ -1,0 +1,122 @@
+"""Markdown tables for docs/predictor.md from the predict_* result files.
+
+.venv/bin/python benchmarks/predict_tables.py > /tmp/tables.md
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+GPU = ("1080ti", "2080ti", "titan")
+WHOLE_MS = {"pixel2", "essential_ph_1", "samsung_a50", "samsung_s7"}
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def evaluate_table(doc: dict, noise: dict | None) -> str:
+    head = (
+        "| device | n_train | n_test | acc10 (sd) | acc5 | MAPE % | Spearman | Kendall | "
+        "cov90 | width90 | noise ceiling acc10 |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = []
+    for d in doc["devices"]:
+        ceil = ""
+        if noise and d["device"] in noise["devices"]:
+            n = noise["devices"][d["device"]]
+            ceil = f"{n['ceiling_acc10']:.3f}" if "ceiling_acc10" in n else "quantized"
+        rows.append(
+            f"| {d['device']} | {d['n_train']} | {d['n_test']} | {d['acc10']:.3f} "
+            f"({d['acc10_std']:.3f}) | {d['acc5']:.3f} | {d['mape']:.2f} | {d['spearman']:.4f} | "
+            f"{d['kendall']:.3f} | {d['coverage90']:.3f} | {d['width90_rel']:.3f} | {ceil} |"
+        )
+    return "\n".join([head, *rows])
+
+
+def main() -> None:
+    noise = load("predict_noise_floor.json")
+    for space in ("nasbench201", "fbnet"):
+        for n in (900, 100):
+            doc = load(f"predict_evaluate_{space}_{n}.json")
+            if doc is None:
+                continue
+            print(f"\n### {space}, {n} training architectures, {doc['seeds']} seeds\n")
+            print(f"`{doc['command']}` ({doc['elapsed_s']:.0f} s)\n")
+            print(evaluate_table(doc, noise if space == "nasbench201" else None))
+            devs = doc["devices"]
+            gfa = [
+                d["acc10"]
+                for d in devs
+                if d["device"].startswith(GPU) or d["device"] in {"fpga", "eyeriss"}
+            ]
+            cpu = [
+                (d["device"], d["acc10"])
+                for d in devs
+                if not d["device"].startswith(GPU)
+                and d["device"] not in {"fpga", "eyeriss"} | WHOLE_MS
+            ]
+            cov = [d["coverage90"] for d in devs]
+            print(
+                f"\nsummary: median acc10 GPU+FPGA+ASIC {np.median(gfa):.4f}; CPU/phone "
+                + ", ".join(f"{k} {v:.3f}" for k, v in cpu)
+                + f"; mean Spearman {doc['summary']['mean_spearman']:.4f} (non-whole-ms "
+                f"devices {np.mean([d['spearman'] for d in devs if d['device'] not in WHOLE_MS]):.4f})"
+                f"; coverage90 {min(cov):.3f}-{max(cov):.3f} (mean {np.mean(cov):.3f})"
+            )
+    if noise:
+        vals = [v["ceiling_spearman"] for v in noise["devices"].values() if "ceiling_spearman" in v]
+        print(
+            f"\nnoise-ceiling Spearman, mean over the {len(vals)} non-quantized NB201 devices: "
+            f"{np.mean(vals):.4f}"
+        )
+    fs = load("predict_fewshot.json")
+    if fs:
+        print("\n### Few-shot (HELP protocol)\n")
+        print(f"`{fs['command']}` ({fs['elapsed_s']:.0f} s)\n")
+        shots = sorted({r["shots"] for v in fs["devices"].values() for r in v})
+        print(
+            "| device | "
+            + " | ".join(f"K={k} Spearman" for k in shots)
+            + " | K=10 acc10 | K=10 cov90 |"
+        )
+        print("|---|" + "---|" * (len(shots) + 2))
+        for dev, reps in fs["devices"].items():
+            by = {r["shots"]: r for r in reps}
+            k10 = by.get(10, reps[0])
+            print(
+                f"| {dev} | "
+                + " | ".join(
+                    f"{by[k]['spearman_mean']:.4f} ± {by[k]['spearman_std']:.4f}" for k in shots
+                )
+                + f" | {k10['acc10_mean']:.3f} | {k10['coverage90_mean']:.3f} |"
+            )
+        print(
+            "| **mean** | "
+            + " | ".join(
+                f"**{fs['summary_by_shots'][str(k)]['mean_spearman']:.4f}**" for k in shots
+            )
+            + f" | {fs['summary_by_shots'].get('10', {}).get('mean_acc10', float('nan')):.3f} | "
+            f"{fs['summary_by_shots'].get('10', {}).get('mean_coverage90', float('nan')):.3f} |"
+        )
+    feats = load("predict_features.json")
+    if feats:
+        print("\n### Speed\n")
+        for space in ("nasbench201", "fbnet"):
+            f = feats[space]
+            print(
+                f"- {space}: features {f['features_graphs_per_s_median']:.0f} graphs/s, "
+                f"features + prediction {f['features_plus_prediction_graphs_per_s_median']:.0f}"
+                f" graphs/s (median of {feats['repeats']} x {feats['n_per_repeat']}); ONNX "
+                f"path {f['onnx_path_graphs_per_s']:.1f} graphs/s; one-off init "
+                f"{f['featurizer_init_s']} s"
+            )
+
+
+if __name__ == "__main__":
+    main()
