@@ -10,6 +10,8 @@ the graph can tell them apart, so their disagreement bounds every graph-based pr
 Per device this reports, over the 1,500 pairs (rows under 0.1 ms, the pruned graphs,
 are left out):
 - ``replicate_acc10``: how often one measurement predicts its twin within 10%;
+- ``systematic_r2``: cross-validated R^2 of a ridge predicting the pair log-ratio from
+  the ops (<= 0 means the difference is noise, not an ordering effect);
 - the single-measurement log-noise, fitted as a two-component Gaussian scale mixture
   to the pair log-ratios (a deconvolution; heavy tails are common here);
 - ``ceiling_acc10``: the acc@10% of a perfect predictor (the true mean) under that noise;
@@ -26,8 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import cross_val_score
 
-from edgewise.graph.builders import format_nasbench201, parse_nasbench201
+from edgewise.graph.builders import NB201_OPS, format_nasbench201, parse_nasbench201
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "latency" / "help.csv.gz"
@@ -84,6 +88,11 @@ def main() -> None:
         if b != a and pos[a] < pos[b]:
             pairs.append((pos[a], pos[b]))
     idx = np.array(pairs)
+    ops_onehot = np.zeros((len(pairs), 25))
+    for r, (i, _) in enumerate(pairs):
+        o = parse_nasbench201(wide.index[i])
+        for k, e in enumerate((0, 1, 3, 4, 5)):  # every op that the swap moves or keeps
+            ops_onehot[r, k * 5 + NB201_OPS.index(o[e])] = 1
     rng = np.random.default_rng(0)
     out: dict[str, object] = {"pairs": len(pairs), "devices": {}}
     for device in wide.columns:
@@ -93,6 +102,22 @@ def main() -> None:
         a, b = a[ok], b[ok]
         r = np.log(a / b)
         replicate = float(np.mean(np.r_[np.abs(b - a) / a, np.abs(a - b) / b] <= 0.1))
+        # Is the pair difference systematic (predictable from the ops)? 5-fold CV R^2.
+        systematic = (
+            float(
+                np.mean(
+                    cross_val_score(
+                        RidgeCV(alphas=np.logspace(-2, 3, 10)),
+                        ops_onehot[ok],
+                        r,
+                        cv=5,
+                        scoring="r2",
+                    )
+                )
+            )
+            if np.ptp(r) > 0
+            else 0.0
+        )
         quantized = bool(np.mean(r == 0) > 0.2)
         if np.allclose(r, 0):
             w, s1, s2, ceiling = 0.0, 0.0, 0.0, 1.0
@@ -100,6 +125,7 @@ def main() -> None:
             out["devices"][device] = {  # type: ignore[index]
                 "pairs_used": int(ok.sum()),
                 "replicate_acc10": round(replicate, 4),
+                "systematic_r2": round(systematic, 4),
                 "quantized": True,
             }
             print(device, out["devices"][device], flush=True)  # type: ignore[index]
@@ -120,6 +146,7 @@ def main() -> None:
         out["devices"][device] = {  # type: ignore[index]
             "pairs_used": int(ok.sum()),
             "replicate_acc10": round(replicate, 4),
+            "systematic_r2": round(systematic, 4),
             "noise_core_sd": round(s1, 4),
             "noise_tail_sd": round(s2, 4),
             "noise_tail_weight": round(w, 4),

@@ -104,6 +104,34 @@ def main() -> None:
             + f" | {fs['summary_by_shots'].get('10', {}).get('mean_acc10', float('nan')):.3f} | "
             f"{fs['summary_by_shots'].get('10', {}).get('mean_coverage90', float('nan')):.3f} |"
         )
+    for space in ("nasbench201", "fbnet"):
+        var = load(f"predict_variants_{space}.json")
+        if not var:
+            continue
+        print(f"\n### Variants tried, {space} (900 training architectures, seed 0)\n")
+        print(f"`python benchmarks/predict_variants.py --space {space}`\n")
+        cpus = sorted(next(iter(var.values()))["cpu_phone_acc10"])
+        print("| variant | median acc10 GPU+FPGA+ASIC | " + " | ".join(cpus) + " | mean Spearman |")
+        print("|---|---|" + "---|" * len(cpus) + "---|")
+        for name, v in var.items():
+            print(
+                f"| {name} | {v['gpu_fpga_asic_median_acc10']:.4f} | "
+                + " | ".join(f"{v['cpu_phone_acc10'][c]:.3f}" for c in cpus)
+                + f" | {v['mean_spearman']:.4f} |"
+            )
+    fsv = load("predict_variants_fewshot.json")
+    if fsv:
+        print("\n### Few-shot variants (HELP query set, 5 shot draws, seed-0 training set)\n")
+        print("`python benchmarks/predict_variants.py --fewshot --shots 10,20`\n")
+        keys = list(fsv["mean"])
+        print("| variant | " + " | ".join(d for d in fsv if d != "mean") + " | mean |")
+        print("|---|" + "---|" * len(fsv))
+        for k in keys:
+            print(
+                f"| {k} | "
+                + " | ".join(f"{fsv[d][k]:.4f}" for d in fsv if d != "mean")
+                + f" | **{fsv['mean'][k]:.4f}** |"
+            )
     feats = load("predict_features.json")
     if feats:
         print("\n### Speed\n")

@@ -363,13 +363,20 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             raise DataError("latencies must be finite and positive (ms)")
         if any(d != device for d in devs):
             raise DataError(f"every adaptation row must be on device {device!r}")
-        _, f, _ = self._features(models)
+        fb, f, _ = self._features(models)
         u = self.shared_.factors(f)
-        mu, v = self.shared_.adapt(u, np.log(y_ms))
-        known = [k for k in self.fewshot_scores_ if k <= len(models)]
+        y_log = np.log(y_ms)
+        con = fb.connected
+        if not con.any():
+            raise DataError(
+                "adapting needs at least one measured model whose output depends on its input"
+            )
+        mu, v = self.shared_.adapt(u[con], y_log[con])
+        scale = self.shared_.loo_scale(u[con], y_log[con])
+        known = [k for k in self.fewshot_scores_ if k <= int(con.sum())]
         k = max(known) if known else min(self.fewshot_scores_, default=0)
-        scores = self.fewshot_scores_.get(k, np.zeros(0))
-        self.device_models_[device] = DeviceModel(
+        scores = self.fewshot_scores_.get(k, np.zeros(0)) * scale
+        dm = DeviceModel(
             name=device,
             pipelines=[],
             weights=np.ones(1),
@@ -377,6 +384,14 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             n_train=int(y_ms.size),
             shared_override=(mu, [float(x) for x in v]),
         )
+        dis = ~con
+        if dis.any():  # the same rule as fit(): does the device prune dead graphs?
+            ratio = np.median(y_log[dis]) - np.median(y_log[con])
+            dm.disconnected = "pruned" if ratio < math.log(PRUNE_RATIO) else "computed"
+            if dm.disconnected == "pruned":
+                dm.pruned_log_ms = float(np.median(y_log[dis]))
+                dm.pruned_scores = np.abs(y_log[dis] - dm.pruned_log_ms)
+        self.device_models_[device] = dm
         if device not in self.devices_:
             self.devices_ = sorted([*self.devices_, device])
         return self
@@ -426,7 +441,8 @@ def _simulate_fewshot(
     out: dict[int, list[np.ndarray]],
 ) -> None:
     """Adapt ``sf`` to one device from k of its held-out models; collect |log error| on
-    the others (few-shot interval calibration, with models unseen by ``sf``)."""
+    the others divided by the device's leave-one-out scale on its k shots (normalised
+    few-shot interval calibration, with models unseen by ``sf``)."""
     for k in FEWSHOT_CALIBRATION:
         if rows.size < k + 5:
             continue
@@ -435,7 +451,8 @@ def _simulate_fewshot(
             rest = np.setdiff1d(rows, pick)
             rest = rng.choice(rest, size=min(rest.size, 60), replace=False)
             mu, v = sf.adapt(u[pick], y_log[pick])
-            out[k].append(np.abs(mu + u[rest] @ v - y_log[rest]))
+            scale = sf.loo_scale(u[pick], y_log[pick])
+            out[k].append(np.abs(mu + u[rest] @ v - y_log[rest]) / scale)
 
 
 def iter_devices(predictor: LatencyPredictor, names: Iterable[str] | None) -> list[str]:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 class Prediction:
     """One prediction with its 90% conformal interval.
 
+    ``interval90`` is the ``1 - alpha`` conformal interval (90% with the default
+    ``alpha=0.1``; the field keeps its name for other alphas, see ``alpha``).
     ``output_connected`` is False for graphs whose output does not depend on the input
     (e.g. NB201 ``none`` paths); ``unseen_kernel_share`` is the fraction of live kernels
     whose configuration the predictor never trained on (extrapolation warning).
@@ -39,6 +41,7 @@ class Prediction:
     output_connected: bool
     unseen_kernel_share: float
     predictor: str
+    alpha: float = 0.1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class Prediction:
             "output_connected": self.output_connected,
             "unseen_kernel_share": self.unseen_kernel_share,
             "predictor": self.predictor,
+            "alpha": self.alpha,
         }
 
 
@@ -140,4 +144,5 @@ def predict_model(
             if path is not None
             else ("<in memory>" if predictor is not None else default_path())
         ),
+        alpha=alpha,
     )

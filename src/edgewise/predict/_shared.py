@@ -110,6 +110,21 @@ class SharedFactors:
         post = np.linalg.solve(a, phi.T @ y_log / noise + prec @ mean)
         return float(post[0]), post[1:]
 
+    def loo_scale(self, u: np.ndarray, y_log: np.ndarray, *, floor: float = 0.02) -> float:
+        """RMS leave-one-out log error of :meth:`adapt` on its own shots (at least
+        ``floor``): how noisy the device looks from the few measurements we have."""
+        mu, v = self.adapt(u, y_log)
+        w = np.column_stack([self.mu, self.v])
+        cov = np.cov(w.T) if w.shape[0] > 1 else np.eye(w.shape[1])
+        cov = np.atleast_2d(cov) + 1e-6 * np.eye(w.shape[1])
+        phi = np.column_stack([np.ones(u.shape[0]), u])
+        noise = max(self.noise_var, 1e-8)
+        a = phi.T @ phi / noise + np.linalg.inv(cov)
+        hat = np.einsum("ij,ji->i", phi, np.linalg.solve(a, phi.T)) / noise
+        resid = y_log - (mu + u @ v)
+        loo = resid / np.clip(1 - hat, 1e-3, None)
+        return max(float(np.sqrt(np.mean(loo**2))), floor)
+
     def state(self) -> dict[str, Any]:
         return {
             "n_factors": self.n_factors,
