@@ -28,3 +28,8 @@ def reports_dir() -> Path:
     path = home() / "reports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def data_dir() -> Path:
+    """``$EDGEWISE_DATA_DIR``, else ``../shared/data`` (relative to the working directory)."""
+    return Path(os.environ.get("EDGEWISE_DATA_DIR", "../shared/data")).expanduser()

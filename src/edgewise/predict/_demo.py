@@ -11,13 +11,13 @@ file and a bundled CNN, and stores the training rows in the store.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from edgewise._paths import data_dir
 from edgewise.report import Section, figure_html
 
 if TYPE_CHECKING:
@@ -25,11 +25,6 @@ if TYPE_CHECKING:
 
 DEMO_DEVICES = ("pixel3", "raspi4", "titan_rtx_1")
 HELP_FILE = Path("latency") / "help.csv.gz"
-
-
-def data_dir() -> Path:
-    """``$EDGEWISE_DATA_DIR``, else ``../shared/data`` (the project's data convention)."""
-    return Path(os.environ.get("EDGEWISE_DATA_DIR", "../shared/data")).expanduser()
 
 
 def demo_section(*, workdir: Path, store: Store, n_train: int = 300, n_test: int = 300) -> Section:

@@ -13,6 +13,7 @@ for a latency SLO, a power budget or a cost.
 
 from __future__ import annotations
 
+from edgewise._paths import data_dir
 from edgewise.recommend._catalog import (
     SOURCES,
     Catalog,
@@ -25,7 +26,7 @@ from edgewise.recommend._completion import LowRankCompleter
 from edgewise.recommend._demo import demo_section
 from edgewise.recommend._evaluate import HeldoutEvaluation, evaluate_heldout
 from edgewise.recommend._figures import ranking_figure
-from edgewise.recommend._importers import RowProblem, data_dir
+from edgewise.recommend._importers import RowProblem
 from edgewise.recommend._model import CatalogModel, Estimate
 from edgewise.recommend._model_features import ModelFeatures, model_features
 from edgewise.recommend._recommend import (

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from edgewise._paths import data_dir
 from edgewise.errors import ConfigError, DataError, UnknownNameError
 from edgewise.recommend._importers import (
     LATENCY_DATASET,
@@ -26,7 +27,6 @@ from edgewise.recommend._importers import (
     MLPERF_TINY,
     ImportBatch,
     RowProblem,
-    data_dir,
     read_fleet,
     read_latency_dataset,
     read_mlperf_inference,

@@ -16,9 +16,9 @@ DEMO_SLO_MS = 1.0
 
 def demo_section(*, workdir: Path, store: Store, data: Path | None = None) -> Section:
     """Import the shipped MLPerf results and recommend chips for ResNet-50 at 1 ms p90."""
+    from edgewise._paths import data_dir
     from edgewise.recommend._catalog import import_catalog
     from edgewise.recommend._figures import ranking_figure
-    from edgewise.recommend._importers import data_dir
     from edgewise.recommend._recommend import recommend
 
     del workdir  # everything lands in the store

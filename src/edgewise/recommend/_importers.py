@@ -11,7 +11,6 @@ use, each with its file and line; nothing is dropped silently.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +35,6 @@ MLPERF_STATS = "mlperf/mlperf_inference_latency_stats.csv.gz"
 MLPERF_TIDY = "mlperf/mlperf_all_tidy.csv.gz"
 MLPERF_TINY = "mlperf/mlperf_tiny_results.csv.gz"
 LATENCY_DATASET = "latency/help.csv.gz"
-
-
-def data_dir() -> Path:
-    """``$EDGEWISE_DATA_DIR``, else ``../shared/data`` (relative to the working directory)."""
-    return Path(os.environ.get("EDGEWISE_DATA_DIR", "../shared/data")).expanduser()
 
 
 @dataclass(frozen=True)
