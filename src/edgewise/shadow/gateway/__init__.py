@@ -4,17 +4,39 @@
 >>> cfg = ShadowConfig(production="prod.onnx", candidates=("cand.onnx",), port=0)  # doctest: +SKIP
 >>> with ShadowServer(cfg) as server:                                              # doctest: +SKIP
 ...     print(server.url)
+
+The names load on first use (PEP 562), so a worker or recorder process that runs
+one private module of this package imports nothing else of it.
 """
 
 from __future__ import annotations
 
-from edgewise.shadow.gateway._agreement import Agreement
-from edgewise.shadow.gateway._auth import TOKEN_ENV, api_token
-from edgewise.shadow.gateway._config import ShadowConfig, parse_percent
-from edgewise.shadow.gateway._gateway import ShadowGateway
-from edgewise.shadow.gateway._oip import OipError
-from edgewise.shadow.gateway._serve import ShadowServer, latest_url, serve_forever
-from edgewise.shadow.gateway._worker import FAULT_ENV, parse_cpus
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgewise.shadow.gateway._agreement import Agreement
+    from edgewise.shadow.gateway._auth import TOKEN_ENV, api_token
+    from edgewise.shadow.gateway._config import ShadowConfig, parse_percent
+    from edgewise.shadow.gateway._gateway import ShadowGateway
+    from edgewise.shadow.gateway._oip import OipError
+    from edgewise.shadow.gateway._serve import ShadowServer, latest_url, serve_forever
+    from edgewise.shadow.gateway._worker import FAULT_ENV, parse_cpus
+
+_WHERE = {
+    "FAULT_ENV": "_worker",
+    "TOKEN_ENV": "_auth",
+    "Agreement": "_agreement",
+    "OipError": "_oip",
+    "ShadowConfig": "_config",
+    "ShadowGateway": "_gateway",
+    "ShadowServer": "_serve",
+    "api_token": "_auth",
+    "latest_url": "_serve",
+    "parse_cpus": "_worker",
+    "parse_percent": "_config",
+    "serve_forever": "_serve",
+}
 
 __all__ = [
     "FAULT_ENV",
@@ -30,3 +52,16 @@ __all__ = [
     "parse_percent",
     "serve_forever",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

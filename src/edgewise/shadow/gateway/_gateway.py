@@ -2,8 +2,14 @@
 
 Only production's answer is returned. Each candidate gets a copy of a request
 (``mirror_percent`` of them) right after production does, on the same event-loop
-turn, unless its bounded queue of in-flight mirrored requests is full; then the copy
-is dropped and counted. Production never waits for a candidate.
+turn, unless its bounded queue of unanswered copies is full; then the copy is
+dropped and counted. Production never waits for a candidate.
+
+The gateway's own work per mirrored request is small on purpose: one write of the
+copy to each candidate worker (which answers the recorder process, not us) and
+one write of production's raw answer to the recorder. Pairing, output agreement,
+the judge and the store writes all run in the recorder process
+(:mod:`~edgewise.shadow.gateway._recorder`), off the gateway's GIL.
 
 >>> gw = ShadowGateway(ShadowConfig(production="a.onnx", candidates=("b.onnx",)))  # doctest: +SKIP
 >>> await gw.start(); body, headers = await gw.infer(raw, header_length=None)     # doctest: +SKIP
@@ -12,12 +18,12 @@ is dropped and counted. Production never waits for a candidate.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import itertools
+import socket
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +31,6 @@ import numpy as np
 
 from edgewise.errors import ConfigError, UnknownNameError
 from edgewise.runtime import TensorSpec, load_model_info
-from edgewise.shadow._judge import Judge
 from edgewise.shadow._verdict import Decision, Verdict
 from edgewise.shadow.gateway import _wire as wire
 from edgewise.shadow.gateway._config import ShadowConfig
@@ -36,7 +41,7 @@ from edgewise.shadow.gateway._oip import (
     model_metadata,
     parse_infer_request,
 )
-from edgewise.shadow.gateway._recorder import PairEvent, Recorder
+from edgewise.shadow.gateway._recording import RecorderLink, check_slots
 from edgewise.shadow.gateway._replica import HttpReplica, Replica, ReplicaFailure, WorkerReplica
 from edgewise.store import DeploymentRecord, ShadowRunRecord, Store
 
@@ -57,11 +62,9 @@ class _Member:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     state: str = "shadowing"  # shadowing | promoted | rolled back | production
+    slot: int = -1  # the candidate's bit in the recorder's masks
     mirrored: int = 0
-    paired: int = 0
-    censored: int = 0
     dropped: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
         key = "url" if isinstance(self.replica, HttpReplica) else "path"
@@ -99,7 +102,7 @@ class ShadowGateway:
         self.candidates: list[_Member] = []
         self.retired: list[_Member] = []
         self.run_id: int | None = None
-        self.recorder: Recorder | None = None
+        self.recorder: RecorderLink | None = None
         self.requests = 0
         self.failed = 0
         self.rejected = 0
@@ -149,9 +152,13 @@ class ShadowGateway:
                 outputs=(),
                 state="production",
             )
+        check_slots(len(cfg.candidates) + len(cfg.candidate_urls))
+        recorder_ends: dict[int, socket.socket] = {}
         for i, path in enumerate(cfg.candidates):
             info = load_model_info(path)
             name = _unique(info.name, taken)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            recorder_ends[len(members)] = ours
             members.append(
                 _Member(
                     name=name,
@@ -161,11 +168,13 @@ class ShadowGateway:
                         cpus=cfg.cpus_for(i),
                         threads=cfg.threads,
                         nice=cfg.candidate_nice,
+                        recorder=theirs,
                     ),
                     source=str(info.path),
                     sha256=info.sha256,
                     inputs=info.inputs,
                     outputs=info.outputs,
+                    slot=len(members),
                 )
             )
         for url in cfg.candidate_urls:
@@ -178,8 +187,18 @@ class ShadowGateway:
                     sha256=hashlib.sha256(url.encode()).hexdigest(),
                     inputs=(),
                     outputs=(),
+                    slot=len(members),
                 )
             )
+        link = None
+        if members:
+            link = RecorderLink(
+                names={m.slot: m.name for m in members},
+                workers=recorder_ends,
+                on_verdict=self._on_verdict,
+                on_stats=self._on_stats,
+            )
+            await link.spawn()  # warms up while the workers load their models
         everyone = [prod, *members]
         results = await asyncio.gather(
             *(m.replica.start() for m in everyone), return_exceptions=True
@@ -189,6 +208,8 @@ class ShadowGateway:
             for m, r in zip(everyone, results, strict=True):
                 if not isinstance(r, BaseException):
                     await m.replica.stop(drain_s=0)
+            if link is not None:
+                link.kill()
             raise errors[0]
         for m in everyone:
             if isinstance(m.replica, HttpReplica):
@@ -201,24 +222,14 @@ class ShadowGateway:
         except ConfigError:
             for m in everyone:
                 await m.replica.stop(drain_s=0)
+            if link is not None:
+                link.kill()
             raise
         self.production, self.candidates = prod, members
         if isinstance(prod.replica, WorkerReplica):
             prod.replica.on_lost = self._production_lost
-        names = [m.name for m in members]
-        if not names:
+        if link is None:
             return  # serving only: nothing to mirror, pair or judge
-        judge = Judge(
-            names,
-            quantiles=cfg.quantiles,
-            tolerance=cfg.tolerance,
-            alpha=cfg.alpha,
-            max_disagreement=cfg.max_disagreement,
-            warmup=cfg.warmup,
-            look_every=cfg.look_every,
-            max_requests=cfg.max_requests,
-            ratio_bounds=cfg.ratio_bounds,
-        )
         if self.store is not None:
             self.run_id = await asyncio.to_thread(
                 self.store.add_shadow_run,
@@ -230,16 +241,24 @@ class ShadowGateway:
                     settings=_jsonable(cfg.to_dict()),
                 ),
             )
-        self.recorder = Recorder(
-            judge=judge,
+        link.init(
+            settings={
+                "quantiles": cfg.quantiles,
+                "tolerance": cfg.tolerance,
+                "alpha": cfg.alpha,
+                "max_disagreement": cfg.max_disagreement,
+                "warmup": cfg.warmup,
+                "look_every": cfg.look_every,
+                "max_requests": cfg.max_requests,
+                "ratio_bounds": cfg.ratio_bounds,
+            },
+            timeout_s=self._timeout_s,
+            rel_tol=cfg.rel_tol,
+            flush_interval_s=cfg.flush_interval_s,
             store=self.store,
             run_id=self.run_id,
-            flush_interval_s=cfg.flush_interval_s,
-            rel_tol=cfg.rel_tol,
-            on_verdict=self._verdict_from_thread,
-            keep_latencies=int(cfg.extra.get("keep_latencies", 0)),
         )
-        self.recorder.start()
+        self.recorder = link
 
     async def stop(self) -> None:
         """Drain in-flight requests, stop every replica, flush the last records."""
@@ -249,7 +268,7 @@ class ShadowGateway:
         for m in members:
             await m.replica.stop(drain_s=2.0)
         if self.recorder is not None:
-            await asyncio.to_thread(self.recorder.stop)
+            await self.recorder.stop()
 
     # -- serving -----------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
@@ -294,63 +313,67 @@ class ShadowGateway:
         seq = next(self._seq)
         parts = wire.encode_request(seq, req.inputs)
         fut = prod.replica.submit(seq, req.inputs, parts=parts)
-        t_prod = time.perf_counter_ns()
-        mirrored: list[tuple[_Member, asyncio.Future[wire.Reply], int]] = []
+        sent = down = 0
+        lags: list[int] = []
         if self.candidates and self._take_mirror():
+            t_prod = time.perf_counter_ns()
             for cand in self.candidates:
                 if cand.state != "shadowing":
                     continue
-                if cand.replica.in_flight >= self.config.queue_size:
+                replica = cand.replica
+                if not replica.alive or replica.stalled:
+                    cand.mirrored += 1
+                    down |= 1 << cand.slot  # censored as unavailable: evidence, not overload
+                    continue
+                if replica.in_flight >= self.config.queue_size:
                     cand.dropped += 1
                     continue
-                cfut = cand.replica.submit(seq, req.inputs, parts=parts, timeout_s=self._timeout_s)
                 cand.mirrored += 1
-                mirrored.append((cand, cfut, time.perf_counter_ns() - t_prod))
+                lag = time.perf_counter_ns() - t_prod
+                if isinstance(replica, WorkerReplica):
+                    ok = replica.mirror(parts, lag_ns=lag)
+                else:
+                    ok = self._proxy_mirror(cand, seq, req.inputs)
+                if ok:
+                    sent |= 1 << cand.slot
+                    lags.append(lag)
+                else:
+                    down |= 1 << cand.slot
         try:
             reply = await fut
         except ReplicaFailure as exc:
             self.failed += 1
-            for _, cfut, _ in mirrored:
-                cfut.add_done_callback(_consume)
             raise OipError(
                 f"production failed: {exc}", status=503 if exc.outcome == "unavailable" else 500
             ) from None
         self._latencies.append(reply.total_ns / 1e6)
-        for cand, cfut, lag in mirrored:
-            cb = functools.partial(self._paired, cand, seq, req.id, reply, lag)
-            if cfut.done():
-                cb(cfut)
-            else:
-                cfut.add_done_callback(cb)
+        if (sent or down) and self.recorder is not None:
+            self.recorder.production(
+                seq, sent=sent, down=down, lags=lags, request_id=req.id, reply=reply
+            )
         return encode_infer_response(
             model_name=self.name, request_id=req.id, outputs=reply.outputs, requested=req.outputs
         )
 
-    def _paired(
-        self,
-        cand: _Member,
-        seq: int,
-        request_id: str,
-        production: wire.Reply,
-        lag_ns: int,
-        fut: asyncio.Future[wire.Reply],
-    ) -> None:
-        reply: wire.Reply | None = None
-        outcome = "ok"
-        try:
-            reply = fut.result()
-        except ReplicaFailure as exc:
-            outcome = exc.outcome
-        except asyncio.CancelledError:
-            outcome = "unavailable"
-        cand.paired += 1
-        cand.outcomes[outcome] = cand.outcomes.get(outcome, 0) + 1
-        if reply is None:
-            cand.censored += 1
-        if self.recorder is not None:
-            self.recorder.put(
-                PairEvent(cand.name, seq, request_id, production, reply, outcome, lag_ns)
-            )
+    def _proxy_mirror(self, cand: _Member, seq: int, inputs: Any) -> bool:
+        """Send a copy to a proxy-mode candidate; its answer goes on to the recorder."""
+        replica = cand.replica
+        if not replica.alive or replica.stalled:
+            return False
+        fut = replica.submit(seq, inputs, timeout_s=self._timeout_s)
+
+        def done(f: asyncio.Future[wire.Reply]) -> None:
+            if self.recorder is None:
+                return
+            try:
+                self.recorder.candidate_reply(cand.slot, f.result())
+            except ReplicaFailure as exc:
+                self.recorder.candidate_failed(cand.slot, seq, exc.outcome)
+            except asyncio.CancelledError:
+                self.recorder.candidate_failed(cand.slot, seq, "unavailable")
+
+        fut.add_done_callback(done)
+        return True
 
     # -- production supervision --------------------------------------------------------
     def _production_lost(self, replica: WorkerReplica) -> None:
@@ -380,9 +403,15 @@ class ShadowGateway:
             return
 
     # -- verdicts, promote, rollback ---------------------------------------------------
-    def _verdict_from_thread(self, verdict: Verdict, generation: int) -> None:
+    def _on_stats(self, link: RecorderLink) -> None:
+        """The recorder's counters arrived: stop feeding candidates that answer nothing."""
+        for c in self.candidates:
+            c.replica.stalled = c.name in link.stalled
+
+    def _on_verdict(self, verdict: Verdict, generation: int) -> None:
+        """A new look of the judge (on the event loop, from the recorder's message)."""
         if self._loop is not None and self.config.auto and verdict.final:
-            self._loop.call_soon_threadsafe(self._auto_action, verdict, generation)
+            self._loop.call_soon(self._auto_action, verdict, generation)
 
     def _auto_action(self, verdict: Verdict, generation: int) -> None:
         cand = next((c for c in self.candidates if c.name == verdict.candidate), None)
@@ -434,9 +463,7 @@ class ShadowGateway:
         old.state = "retired"
         self.retired.append(old)
         if self.recorder is not None:
-            await asyncio.to_thread(
-                self.recorder.reset, [c.name for c in self.candidates if c.state == "shadowing"]
-            )
+            self.recorder.reset([c.name for c in self.candidates if c.state == "shadowing"])
         event = await self._record("promote", cand, verdict, by=by)
         await old.replica.stop(drain_s=30.0)
         return event
@@ -510,10 +537,12 @@ class ShadowGateway:
     def status(self) -> dict[str, Any]:
         prod = self._prod()
         lat = np.fromiter(self._latencies, dtype=np.float64)
-        verdicts = self.recorder.verdicts if self.recorder is not None else {}
+        rec = self.recorder
+        verdicts = rec.verdicts if rec is not None else {}
         out_c = []
         for c in [*self.candidates]:
             v = verdicts.get(c.name)
+            counts = rec.counts_of(c.name) if rec is not None else {}
             out_c.append(
                 {
                     "name": c.name,
@@ -521,11 +550,11 @@ class ShadowGateway:
                     "sha256": c.sha256,
                     "state": c.state,
                     "mirrored": c.mirrored,
-                    "paired": c.paired,
-                    "censored": c.censored,
+                    "paired": counts.get("paired", 0),
+                    "censored": counts.get("censored", 0),
                     "dropped": c.dropped,
-                    "outcomes": dict(c.outcomes),
-                    "disagreements": self.recorder.disagreements[c.name] if self.recorder else 0,
+                    "outcomes": dict(counts.get("outcomes", {})),
+                    "disagreements": counts.get("disagreements", 0),
                     "verdict": str(v.verdict) if v is not None else str(Decision.PENDING),
                     "rule": v.rule if v is not None else "",
                     "final": bool(v.final) if v is not None else False,
@@ -556,11 +585,6 @@ class ShadowGateway:
             "events": list(self.events),
             "uptime_s": time.time() - self.started_at,
         }
-
-
-def _consume(fut: asyncio.Future[Any]) -> None:
-    if not fut.cancelled():
-        fut.exception()
 
 
 def _finite(x: float | None) -> float | None:

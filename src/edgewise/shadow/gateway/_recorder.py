@@ -1,64 +1,92 @@
-"""The background writer: pairs in, agreement + judge + batched store writes out.
+"""The recorder process: pairing, output agreement, the judge and the store writes.
 
-The event loop only appends finished pairs to a deque. Every 10 ms this thread
-drains it, compares outputs and feeds the judge; every ``flush_interval_s`` it
-writes the records so far in one transaction. So a hard kill loses at most the
-records of the last ``flush_interval_s`` plus one write in progress (documented in
-docs/shadow.md).
+The gateway starts it beside the replica workers, so none of this work shares the
+gateway's GIL. Each candidate worker answers mirrored requests straight to it (one
+socket per worker); the gateway forwards production's answer to a mirrored request
+as the raw frame it received (one write), with the request id, which candidates got
+a copy, which were down, and each copy's lag. Proxy-mode candidates' answers come
+through the gateway the same way.
+
+Every :data:`TICK_S` the recorder pairs what arrived, censors candidates that did
+not answer within the timeout (``timeout``) or whose worker is gone
+(``unavailable``), and feeds the judge. Every :data:`STATS_S` (when something
+changed) it sends the gateway one small message: counters, current verdicts and
+the judge's new looks. Every ``flush_interval_s`` it writes the new records and
+looks to the store in one transaction, or, for a store that lives in the gateway's
+memory, ships them to the gateway to write. A hard kill of the gateway ends the
+recorder too (its control socket closes); it writes what it has before it exits.
+So the loss on a hard kill of the gateway is what was in flight on sockets, and a
+hard kill of both loses at most the last ``flush_interval_s`` of records.
 """
 
 from __future__ import annotations
 
-import collections
+import argparse
+import pickle
+import selectors
+import socket
+import struct
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from edgewise.shadow.gateway import _wire as wire
 
-from edgewise.errors import EdgewiseError
-from edgewise.shadow._judge import Judge
-from edgewise.shadow._verdict import Verdict
-from edgewise.shadow.gateway._agreement import Agreement
-from edgewise.shadow.gateway._wire import Reply
-from edgewise.store import ShadowPairRecord, ShadowVerdictRecord, Store
+#: Control frames from the gateway: ``u32 length | u8 kind | payload``.
+KIND_INIT, KIND_PROD, KIND_CAND, KIND_FAIL, KIND_RESET, KIND_STOP = b"IPCFRS"
+#: ``P`` payload head: seq, mask of candidates sent a copy, mask of those down, id length.
+PROD = struct.Struct("<QIIH")
+#: ``C`` payload head: the candidate's slot (then its reply frame body).
+CAND = struct.Struct("<B")
+#: ``F`` payload head: slot, seq (then the outcome, UTF-8).
+FAIL = struct.Struct("<BQ")
+LAG = struct.Struct("<I")
 
-
-@dataclass(frozen=True, slots=True)
-class PairEvent:
-    """One request answered by production and tried on one candidate."""
-
-    candidate: str
-    seq: int
-    request_id: str
-    production: Reply
-    reply: Reply | None  # None: censored (``outcome`` says why)
-    outcome: str
-    lag_ns: int | None
+#: How often pairs are judged and timeouts fired (seconds).
+TICK_S = 0.01
+#: How often, at most, the gateway gets counters and verdicts (seconds).
+STATS_S = 0.05
+#: Timeouts in a row after which a candidate is reported stalled (the gateway then
+#: stops sending it copies and records them as ``unavailable``).
+STALL_AFTER = 4
+#: Candidate answers that arrived before production's are kept this long (seconds).
+EARLY_KEEP_S = 30.0
+#: At most this many candidates (the masks are 32 bits).
+MAX_CANDIDATES = 32
 
 
 def _ms(ns: int) -> float:
     return ns / 1e6
 
 
-def pair_record(event: PairEvent, agreement: Agreement | None) -> ShadowPairRecord:
-    """The stored form of a pair (latencies in ms, on each replica's own clock)."""
-    p, c = event.production, event.reply
+def pair_record(
+    candidate: str,
+    seq: int,
+    request_id: str,
+    production: wire.Reply,
+    reply: wire.Reply | None,
+    outcome: str,
+    lag_ns: int | None,
+    agreement: Any,
+) -> Any:
+    """The stored form of a pair (latencies in ms, each on its own replica's clock)."""
+    from edgewise.store import ShadowPairRecord
+
+    p, c = production, reply
     return ShadowPairRecord(
-        candidate=event.candidate,
-        seq=event.seq,
-        request_id=event.request_id,
-        outcome=event.outcome,
+        candidate=candidate,
+        seq=seq,
+        request_id=request_id,
+        outcome=outcome,
         production_ms=_ms(p.total_ns),
         production_compute_ms=_ms(p.compute_ns),
         production_io_ms=_ms(p.io_in_ns + p.io_out_ns),
         candidate_ms=None if c is None else _ms(c.total_ns),
         candidate_compute_ms=None if c is None else _ms(c.compute_ns),
         candidate_io_ms=None if c is None else _ms(c.io_in_ns + c.io_out_ns),
-        lag_ms=None if event.lag_ns is None else _ms(event.lag_ns),
+        lag_ms=None if lag_ns is None else _ms(lag_ns),
         max_abs_diff=None if agreement is None else agreement.max_abs_diff,
         rel_diff=None if agreement is None else agreement.rel_diff,
         top1_agree=None if agreement is None else agreement.top1_agree,
@@ -67,170 +95,10 @@ def pair_record(event: PairEvent, agreement: Agreement | None) -> ShadowPairReco
     )
 
 
-#: How often the writer thread judges the pairs that arrived (seconds).
-TICK_S = 0.01
+def verdict_record(v: Any) -> Any:
+    """The stored form of one look of the judge."""
+    from edgewise.store import ShadowVerdictRecord
 
-
-class Recorder:
-    """Judges and stores paired records on a background thread.
-
-    >>> rec = Recorder(judge=Judge(["c"]), store=None, run_id=None)   # doctest: +SKIP
-    >>> rec.start(); rec.put(event); rec.stop()                       # doctest: +SKIP
-    """
-
-    def __init__(
-        self,
-        *,
-        judge: Judge,
-        store: Store | None,
-        run_id: int | None,
-        flush_interval_s: float = 0.5,
-        rel_tol: float = 1e-2,
-        on_verdict: Callable[[Verdict, int], None] | None = None,
-        keep_latencies: int = 0,
-    ) -> None:
-        self.judge: Judge | None = judge
-        self.generation = 0
-        self._settings: dict[str, Any] = {
-            "quantiles": judge.quantiles,
-            "tolerance": judge.tolerance,
-            "alpha": judge.alpha,
-            "max_disagreement": judge.max_disagreement,
-            "warmup": judge.warmup,
-            "look_every": judge.look_every,
-            "max_requests": judge.max_requests,
-            "ratio_bounds": judge.ratio_bounds,
-        }
-        self.store = store
-        self.run_id = run_id
-        self.flush_interval_s = flush_interval_s
-        self.rel_tol = rel_tol
-        self.on_verdict = on_verdict
-        self.written = 0
-        self.lost = 0
-        self.disagreements: collections.Counter[str] = collections.Counter()
-        self.verdicts: dict[str, Verdict] = dict(judge.verdicts())
-        #: The last ``keep_latencies`` (production_ms, candidate_ms or inf) per candidate.
-        self.latencies: dict[str, collections.deque[tuple[float, float]]] = collections.defaultdict(
-            lambda: collections.deque(maxlen=max(keep_latencies, 1))
-        )
-        self._keep = keep_latencies > 0
-        self._inbox: collections.deque[PairEvent] = collections.deque()
-        self._pending: list[ShadowPairRecord] = []
-        self._pending_looks: list[Verdict] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._looks: dict[str, int] = {}
-
-    def put(self, event: PairEvent) -> None:
-        self._inbox.append(event)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name="edgewise-shadow-writer", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Flush what is left and end the thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        self.flush()
-
-    def reset(self, candidates: Sequence[str]) -> None:
-        """Judge ``candidates`` afresh: production changed under them (a promotion).
-
-        Candidates whose verdict is already final keep it. Bumps ``generation``.
-        """
-        with self._lock:
-            self.generation += 1
-            live = [n for n in candidates if not (n in self.verdicts and self.verdicts[n].final)]
-            self.judge = Judge(live, **self._settings) if live else None
-            self._looks = {}
-            for name in live:
-                self.verdicts[name] = self.judge.verdict(name)  # type: ignore[union-attr]
-
-    def _run(self) -> None:
-        # Judge in small steps as pairs arrive (short GIL holds, so requests on the event
-        # loop barely wait), and write to the store in one transaction per flush interval.
-        next_write = time.monotonic() + self.flush_interval_s
-        while not self._stop.wait(TICK_S):
-            self._process()
-            if time.monotonic() >= next_write:
-                self._write_pending()
-                next_write = time.monotonic() + self.flush_interval_s
-
-    def flush(self) -> None:
-        """Judge every pair received so far and write them all now."""
-        self._process()
-        self._write_pending()
-
-    def _process(self) -> None:
-        new_looks: list[Verdict] = []
-        with self._lock:
-            events = []
-            while self._inbox:
-                events.append(self._inbox.popleft())
-            if not events:
-                return
-            judge = self.judge
-            for ev in events:
-                agreement = None
-                if ev.reply is not None:
-                    agreement = Agreement.of(
-                        [t.array() for t in ev.production.outputs],
-                        [t.array() for t in ev.reply.outputs],
-                        rel_tol=self.rel_tol,
-                    )
-                rec = pair_record(ev, agreement)
-                self._pending.append(rec)
-                if not rec.agree and not rec.censored:
-                    self.disagreements[ev.candidate] += 1
-                if self._keep:
-                    c = np.inf if rec.candidate_ms is None else rec.candidate_ms
-                    self.latencies[ev.candidate].append((rec.production_ms, c))
-                if judge is not None and ev.candidate in judge.candidates:
-                    judge.add(
-                        ev.candidate,
-                        production_ms=rec.production_ms,
-                        candidate_ms=rec.candidate_ms,
-                        agree=rec.agree or rec.censored,
-                    )
-            for name in judge.candidates if judge is not None else ():
-                history = judge.history(name)  # type: ignore[union-attr]
-                seen = self._looks.get(name, 0)
-                new_looks.extend(history[seen:])
-                self._looks[name] = len(history)
-                self.verdicts[name] = judge.verdict(name)  # type: ignore[union-attr]
-            self._pending_looks.extend(new_looks)
-            generation = self.generation
-        if self.on_verdict is not None:
-            for verdict in new_looks:
-                self.on_verdict(verdict, generation)
-
-    def _write_pending(self) -> None:
-        with self._lock:
-            records, self._pending = self._pending, []
-            looks, self._pending_looks = self._pending_looks, []
-        if records or looks:
-            self._write(records, looks)
-
-    def _write(self, records: list[ShadowPairRecord], looks: list[Verdict]) -> None:
-        if self.store is None or self.run_id is None:
-            self.written += len(records)
-            return
-        try:
-            self.written += self.store.add_shadow_pairs(self.run_id, records)
-            for v in looks:
-                self.store.add_shadow_verdict(self.run_id, verdict_record(v))
-        except EdgewiseError as exc:
-            self.lost += len(records)
-            print(f"edgewise shadow: lost {len(records)} records: {exc}", file=sys.stderr)
-
-
-def verdict_record(v: Verdict) -> ShadowVerdictRecord:
     detail = v.to_dict()
     return ShadowVerdictRecord(
         candidate=v.candidate,
@@ -243,6 +111,446 @@ def verdict_record(v: Verdict) -> ShadowVerdictRecord:
     )
 
 
+@dataclass
+class _Waiting:
+    """Production's answer to a mirrored request, waiting for the candidates' answers."""
+
+    arrived: float
+    request_id: str
+    reply: wire.Reply
+    lags: dict[int, int]
+    slots: set[int]
+
+
+class Pairing:
+    """Pairs production's and candidates' answers, compares outputs, feeds the judge.
+
+    Pure bookkeeping (no sockets), so it can be tested in-process.
+
+    >>> core = Pairing({0: "cand"}, settings={"warmup": 0}, timeout_s=1.0)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        names: dict[int, str],
+        *,
+        settings: dict[str, Any],
+        timeout_s: float,
+        rel_tol: float = 1e-2,
+    ) -> None:
+        from edgewise.shadow._judge import Judge
+
+        self._judge_cls = Judge
+        self.names = dict(names)
+        self.settings = dict(settings)
+        self.timeout_s = timeout_s
+        self.rel_tol = rel_tol
+        self.judge: Any = Judge(list(self.names.values()), **self.settings)
+        self.generation = 0
+        self.verdicts: dict[str, Any] = dict(self.judge.verdicts())
+        self.counts: dict[str, dict[str, Any]] = {
+            n: {"paired": 0, "censored": 0, "disagreements": 0, "outcomes": {}}
+            for n in self.names.values()
+        }
+        self.streak = dict.fromkeys(self.names, 0)
+        self.dead: set[int] = set()
+        self.waiting: dict[int, _Waiting] = {}
+        self.early: dict[tuple[int, int], tuple[float, str, wire.Reply | None]] = {}
+        self.records: list[Any] = []
+        self.looks: list[tuple[Any, int]] = []
+        self.new_looks: list[tuple[Any, int]] = []
+        self._seen_looks: dict[str, int] = {}
+        self._fed = False
+        self.dirty = True
+
+    # -- arrivals ----------------------------------------------------------------------
+    def production(
+        self,
+        seq: int,
+        *,
+        sent: int,
+        down: int,
+        lags: Sequence[int],
+        request_id: str,
+        reply: wire.Reply,
+        now: float,
+    ) -> None:
+        sent_slots = [s for s in self.names if sent >> s & 1]
+        lag_of = dict(zip(sent_slots, lags, strict=False))
+        for slot in self.names:
+            if down >> slot & 1:
+                self._pair(slot, seq, request_id, reply, "unavailable", None, None)
+        waiting: set[int] = set()
+        for slot in sent_slots:
+            early = self.early.pop((slot, seq), None)
+            if early is not None:
+                self._pair(slot, seq, request_id, reply, early[1], early[2], lag_of.get(slot))
+            elif slot in self.dead:
+                self._pair(slot, seq, request_id, reply, "unavailable", None, lag_of.get(slot))
+            else:
+                waiting.add(slot)
+        if waiting:
+            self.waiting[seq] = _Waiting(now, request_id, reply, lag_of, waiting)
+
+    def candidate(self, slot: int, reply: wire.Reply, *, now: float) -> None:
+        """A candidate's answer (OK or ERROR) to mirrored request ``reply.seq``."""
+        if slot not in self.names:
+            return
+        self.streak[slot] = 0
+        outcome = "ok" if reply.status == wire.OK else "error"
+        self._arrive(slot, reply.seq, outcome, reply if outcome == "ok" else None, now)
+
+    def candidate_failed(self, slot: int, seq: int, outcome: str, *, now: float) -> None:
+        """A proxy-mode candidate did not answer (``timeout``, ``error``, ``unavailable``)."""
+        if slot in self.names:
+            self._arrive(slot, seq, outcome, None, now)
+
+    def _arrive(
+        self, slot: int, seq: int, outcome: str, reply: wire.Reply | None, now: float
+    ) -> None:
+        w = self.waiting.get(seq)
+        if w is None or slot not in w.slots:
+            self.early[(slot, seq)] = (now, outcome, reply)  # before production's (or late)
+            return
+        w.slots.discard(slot)
+        if not w.slots:
+            del self.waiting[seq]
+        self._pair(slot, seq, w.request_id, w.reply, outcome, reply, w.lags.get(slot))
+
+    def lost(self, slot: int) -> None:
+        """Candidate ``slot``'s worker is gone: what it owes is censored ``unavailable``."""
+        self.dead.add(slot)
+        for seq, w in list(self.waiting.items()):
+            if slot in w.slots:
+                self._arrive(slot, seq, "unavailable", None, 0.0)
+
+    def expire(self, now: float, *, everything: bool = False) -> None:
+        """Censor answers overdue by the timeout (all still owed when ``everything``)."""
+        limit = now - self.timeout_s
+        for seq, w in list(self.waiting.items()):
+            if w.arrived > limit and not everything:
+                break  # arrival order: the rest are younger
+            for slot in sorted(w.slots):
+                self.streak[slot] = self.streak.get(slot, 0) + 1
+                outcome = "unavailable" if everything else "timeout"
+                self._pair(slot, seq, w.request_id, w.reply, outcome, None, w.lags.get(slot))
+            del self.waiting[seq]
+        old = now - EARLY_KEEP_S
+        for key, (t, _, _) in list(self.early.items()):
+            if t >= old:
+                break
+            del self.early[key]  # production never answered, or the answer came too late
+
+    # -- pairs, judge ------------------------------------------------------------------
+    def _pair(
+        self,
+        slot: int,
+        seq: int,
+        request_id: str,
+        production: wire.Reply,
+        outcome: str,
+        reply: wire.Reply | None,
+        lag_ns: int | None,
+    ) -> None:
+        from edgewise.shadow.gateway._agreement import Agreement
+
+        name = self.names[slot]
+        agreement = None
+        if reply is not None:
+            agreement = Agreement.of(
+                [t.array() for t in production.outputs],
+                [t.array() for t in reply.outputs],
+                rel_tol=self.rel_tol,
+            )
+        rec = pair_record(name, seq, request_id, production, reply, outcome, lag_ns, agreement)
+        self.records.append(rec)
+        c = self.counts[name]
+        c["paired"] += 1
+        c["outcomes"][outcome] = c["outcomes"].get(outcome, 0) + 1
+        if reply is None:
+            c["censored"] += 1
+        elif not rec.agree:
+            c["disagreements"] += 1
+        judge = self.judge
+        if judge is not None and name in judge.candidates:
+            judge.add(
+                name,
+                production_ms=rec.production_ms,
+                candidate_ms=rec.candidate_ms,
+                agree=rec.agree or rec.censored,
+            )
+            self._fed = True
+        self.dirty = True
+
+    def judge_looks(self) -> None:
+        """Collect the judge's new looks and current verdicts (once per tick)."""
+        if not self._fed or self.judge is None:
+            return
+        self._fed = False
+        for name in self.judge.candidates:
+            history = self.judge.history(name)
+            seen = self._seen_looks.get(name, 0)
+            for v in history[seen:]:
+                self.looks.append((v, self.generation))
+                self.new_looks.append((v, self.generation))
+            self._seen_looks[name] = len(history)
+            self.verdicts[name] = self.judge.verdict(name)
+
+    def reset(self, candidates: Sequence[str]) -> None:
+        """Judge ``candidates`` afresh: production changed under them (a promotion)."""
+        self.generation += 1
+        live = [n for n in candidates if not (n in self.verdicts and self.verdicts[n].final)]
+        self.judge = self._judge_cls(live, **self.settings) if live else None
+        self._seen_looks = {}
+        for name in live:
+            self.verdicts[name] = self.judge.verdict(name)  # type: ignore[union-attr]
+        self.dirty = True
+
+    def stats(self) -> dict[str, Any]:
+        """What the gateway shows: counters, verdicts, the new looks, stalled candidates."""
+        looks, self.new_looks = self.new_looks, []
+        self.dirty = False
+        return {
+            "counts": self.counts,
+            "verdicts": self.verdicts,
+            "looks": looks,
+            "generation": self.generation,
+            "stalled": [self.names[s] for s, k in self.streak.items() if k >= STALL_AFTER],
+        }
+
+    def take(self) -> tuple[list[Any], list[Any]]:
+        """The records and looks not yet written (and forget them)."""
+        records, self.records = self.records, []
+        looks, self.looks = self.looks, []
+        return records, [v for v, _ in looks]
+
+
+class _Frames:
+    """Length-prefixed frames out of a byte stream."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buf = self.buf
+        buf += data
+        out = []
+        pos, size_of = 0, wire.LEN.size
+        while len(buf) - pos >= size_of:
+            (n,) = wire.LEN.unpack_from(buf, pos)
+            if len(buf) - pos - size_of < n:
+                break
+            out.append(bytes(buf[pos + size_of : pos + size_of + n]))
+            pos += size_of + n
+        if pos:
+            del buf[:pos]
+        return out
+
+
+def frame(kind: int, *parts: bytes | memoryview) -> list[bytes | memoryview]:
+    """One control frame's parts (for ``writelines``)."""
+    size = 1 + sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)
+    return [wire.LEN.pack(size), bytes((kind,)), *parts]
+
+
+def _send(sock: socket.socket, obj: Any) -> None:
+    body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.setblocking(True)
+    try:
+        sock.sendall(wire.LEN.pack(len(body)) + body)
+    finally:
+        sock.setblocking(False)
+
+
+def _in_memory(url: str) -> bool:
+    head, _, rest = url.partition("://")
+    return head.startswith("sqlite") and rest.strip("/") in ("", ":memory:")
+
+
+class _Writer:
+    """Writes records and looks to the store (or hands them back to ship)."""
+
+    def __init__(self, store_url: str | None, run_id: int | None, *, ship: bool) -> None:
+        self.ship = ship
+        self.store: Any = None
+        self.run_id = run_id
+        self.written = 0
+        self.lost = 0
+        if store_url is not None and run_id is not None and not ship:
+            from edgewise.store import Store
+
+            self.store = Store(store_url, migrate=False)
+
+    def write(self, records: list[Any], looks: list[Any]) -> None:
+        if self.store is None:
+            if not self.ship:
+                self.written += len(records)
+            return
+        from edgewise.errors import EdgewiseError
+
+        try:
+            self.written += self.store.add_shadow_pairs(self.run_id, records)
+            for v in looks:
+                self.store.add_shadow_verdict(self.run_id, verdict_record(v))
+        except EdgewiseError as exc:
+            self.lost += len(records)
+            print(f"edgewise shadow recorder: lost {len(records)} records: {exc}", file=sys.stderr)
+
+
+def serve(control: socket.socket, workers: dict[int, socket.socket]) -> int:
+    """Run the recorder until the gateway says stop (or goes away)."""
+    control.setblocking(True)
+    init = _Frames()
+    got: list[bytes] = []
+    while not got:
+        data = control.recv(1 << 16)
+        if not data:
+            return 0  # the gateway gave up before it started us
+        got = init.feed(data)
+    first, backlog = got[0], got[1:]  # requests may have come in while we started
+    if first[0] != KIND_INIT:
+        print("edgewise shadow recorder: no init message", file=sys.stderr)
+        return 1
+    cfg = pickle.loads(first[1:])
+    core = Pairing(
+        {int(k): v for k, v in cfg["names"].items()},
+        settings=cfg["settings"],
+        timeout_s=cfg["timeout_s"],
+        rel_tol=cfg["rel_tol"],
+    )
+    writer = _Writer(cfg["store_url"], cfg["run_id"], ship=cfg["ship"])
+    flush_s = float(cfg["flush_interval_s"])
+    sel = selectors.DefaultSelector()
+    control.setblocking(False)
+    sel.register(control, selectors.EVENT_READ, -1)
+    buffers: dict[int, _Frames] = {-1: init}
+    for slot, sock in workers.items():
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ, slot)
+        buffers[slot] = _Frames()
+    clock = time.monotonic
+    stopping: float | None = None
+    gateway_gone = False
+    next_stats = clock()
+    next_flush = clock() + flush_s
+
+    def flush(*, final: bool = False) -> None:
+        records, looks = core.take()
+        stats = core.stats()
+        if writer.ship:
+            stats["records"], stats["looks_to_write"] = records, looks
+        else:
+            writer.write(records, looks)
+        stats["written"], stats["lost"], stats["final"] = writer.written, writer.lost, final
+        if not gateway_gone:
+            try:
+                _send(control, stats)
+            except OSError:
+                pass
+
+    def on_control(body: bytes, now: float) -> None:
+        nonlocal stopping
+        kind = body[0]
+        if kind == KIND_PROD:
+            seq, sent, down, id_len = PROD.unpack_from(body, 1)
+            pos = 1 + PROD.size
+            n_sent = sent.bit_count()
+            lags = [LAG.unpack_from(body, pos + LAG.size * i)[0] for i in range(n_sent)]
+            pos += LAG.size * n_sent
+            request_id = body[pos : pos + id_len].decode()
+            reply = wire.decode_reply(body[pos + id_len :])
+            core.production(
+                seq, sent=sent, down=down, lags=lags, request_id=request_id, reply=reply, now=now
+            )
+        elif kind == KIND_CAND:
+            (slot,) = CAND.unpack_from(body, 1)
+            core.candidate(slot, wire.decode_reply(body[1 + CAND.size :]), now=now)
+        elif kind == KIND_FAIL:
+            slot, seq = FAIL.unpack_from(body, 1)
+            core.candidate_failed(slot, seq, body[1 + FAIL.size :].decode(), now=now)
+        elif kind == KIND_RESET:
+            core.reset(pickle.loads(body[1:]))
+        elif kind == KIND_STOP:
+            stopping = now
+
+    for body in backlog:
+        on_control(body, clock())
+    while True:
+        now = clock()
+        for key, _ in sel.select(TICK_S):
+            slot = key.data
+            sock = key.fileobj
+            try:
+                data = sock.recv(1 << 20)  # type: ignore[union-attr]
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            now = clock()
+            if not data:
+                sel.unregister(sock)
+                if slot == -1:
+                    gateway_gone = True
+                else:
+                    core.lost(slot)
+                continue
+            for body in buffers[slot].feed(data):
+                if slot == -1:
+                    on_control(body, now)
+                else:
+                    core.candidate(slot, wire.decode_reply(body), now=now)
+        now = clock()
+        core.expire(now)
+        core.judge_looks()
+        if gateway_gone:
+            core.expire(now, everything=True)
+            core.judge_looks()
+            flush(final=True)
+            return 0
+        if stopping is not None:
+            workers_open = any(k.data != -1 for k in sel.get_map().values())
+            if not workers_open or now - stopping > 3.0:
+                core.expire(now, everything=True)
+                core.judge_looks()
+                flush(final=True)
+                return 0
+        if now >= next_flush:
+            flush()
+            next_flush = now + flush_s
+            next_stats = now + STATS_S
+        elif now >= next_stats and core.dirty:
+            stats = core.stats()
+            stats["written"], stats["lost"], stats["final"] = writer.written, writer.lost, False
+            try:
+                _send(control, stats)
+            except OSError:
+                gateway_gone = True
+            next_stats = now + STATS_S
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="edgewise-shadow-recorder")
+    p.add_argument("--control-fd", type=int, required=True)
+    p.add_argument("--worker", action="append", default=[], help="SLOT:FD")
+    args = p.parse_args(argv)
+    control = socket.socket(fileno=args.control_fd)
+    workers = {}
+    for item in args.worker:
+        slot, _, fd = item.partition(":")
+        workers[int(slot)] = socket.socket(fileno=int(fd))
+    # warm the heavy imports before the first pair arrives
+    from edgewise.shadow import _judge  # noqa: F401
+    from edgewise.shadow.gateway import _agreement  # noqa: F401
+    from edgewise.store import ShadowPairRecord  # noqa: F401
+
+    try:
+        return serve(control, workers)
+    finally:
+        control.close()
+        for sock in workers.values():
+            sock.close()
+
+
 def wait_until(predicate: Callable[[], bool], *, timeout_s: float) -> bool:
     """Poll ``predicate`` until true or ``timeout_s`` (a helper for tests and the demo)."""
     deadline = time.monotonic() + timeout_s
@@ -251,3 +559,7 @@ def wait_until(predicate: Callable[[], bool], *, timeout_s: float) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

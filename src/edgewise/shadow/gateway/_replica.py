@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import mmap
+import os
 import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,19 +30,19 @@ from edgewise.shadow.gateway._oip import (
     oip_datatype,
 )
 
-#: Starts a worker without running ``edgewise.shadow``'s ``__init__`` (the judge pulls in
-#: scipy, seconds of import a worker never needs): the parent packages are stubbed.
-_WORKER_BOOT = """\
-import pathlib, sys, types
-import edgewise
-root = pathlib.Path(edgewise.__file__).parent / "shadow"
-for name, path in (("edgewise.shadow", root), ("edgewise.shadow.gateway", root / "gateway")):
-    stub = types.ModuleType(name)
-    stub.__path__ = [str(path)]
-    sys.modules[name] = stub
-from edgewise.shadow.gateway._worker import main
-sys.exit(main(sys.argv[1:]))
-"""
+#: The shared counter a candidate's worker bumps per answered mirrored request.
+_COUNTER = struct.Struct("<Q")
+
+
+def _shared_counter() -> tuple[int, mmap.mmap]:
+    """An fd (to pass to a worker) and our mapping of an 8-byte shared counter."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("edgewise-shadow-counter")
+    else:  # pragma: no cover - not Linux
+        fd, path = tempfile.mkstemp(prefix="edgewise-shadow-")
+        os.unlink(path)
+    os.ftruncate(fd, _COUNTER.size)
+    return fd, mmap.mmap(fd, _COUNTER.size)
 
 
 class ReplicaFailure(Exception):
@@ -64,7 +68,7 @@ class _WorkerProtocol(asyncio.Protocol):
                 break
             frame = bytes(buf[size_of : size_of + n])
             del buf[: size_of + n]
-            self.replica._on_reply(wire.decode_reply(frame))
+            self.replica._on_reply(wire.decode_reply(frame, keep_raw=True))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.replica._on_lost()
@@ -88,8 +92,13 @@ class WorkerReplica:
         threads: int | None = None,
         nice: int = 0,
         max_write_buffer_bytes: int = 64 << 20,
+        recorder: socket.socket | None = None,
     ) -> None:
         self.name = name
+        #: The worker's end of its socket to the recorder (candidates only).
+        self.recorder = recorder
+        self._counter: mmap.mmap | None = None
+        self.mirrored_sent = 0
         self.nice = nice
         self.model = model
         self.cpus = tuple(cpus)
@@ -111,7 +120,9 @@ class WorkerReplica:
 
     @property
     def in_flight(self) -> int:
-        return len(self._pending)
+        """Requests sent and not answered yet (mirrored ones included)."""
+        done = _COUNTER.unpack_from(self._counter)[0] if self._counter is not None else 0
+        return len(self._pending) + self.mirrored_sent - done
 
     def clone(self) -> WorkerReplica:
         """A fresh, unstarted replica with the same model and settings (for a restart)."""
@@ -129,8 +140,8 @@ class WorkerReplica:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         cmd = [
             sys.executable,
-            "-c",
-            _WORKER_BOOT,
+            "-m",
+            "edgewise.shadow.gateway._worker",
             "--fd",
             str(theirs.fileno()),
             "--model",
@@ -144,10 +155,19 @@ class WorkerReplica:
             "--nice",
             str(self.nice),
         ]
+        fds = [theirs.fileno()]
+        counter_fd = -1
+        if self.recorder is not None:
+            counter_fd, self._counter = _shared_counter()
+            fds += [self.recorder.fileno(), counter_fd]
+            cmd += ["--recorder-fd", str(self.recorder.fileno()), "--counter-fd", str(counter_fd)]
         try:
-            self._proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(cmd, pass_fds=fds, stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
+            if self.recorder is not None:
+                self.recorder.close()  # the worker holds it now
+                os.close(counter_fd)
         self.pid = self._proc.pid
         self._ready = loop.create_future()
         self._transport, _ = await loop.create_unix_connection(
@@ -242,10 +262,26 @@ class WorkerReplica:
         transport.writelines(parts if parts is not None else wire.encode_request(seq, tensors))
         return fut
 
+    def mirror(self, parts: list[bytes | memoryview], *, lag_ns: int) -> bool:
+        """Send a mirrored copy, answered to the recorder; False if the worker is down.
+
+        Nothing comes back here: the worker answers the recorder and bumps the shared
+        counter that :attr:`in_flight` reads.
+        """
+        transport = self._transport
+        if not self.alive or transport is None or transport.is_closing() or self.stalled:
+            return False
+        if transport.get_write_buffer_size() > self.max_write_buffer_bytes:
+            return False
+        self.sent += 1
+        self.mirrored_sent += 1
+        transport.writelines(wire.retarget(parts, flags=wire.TO_RECORDER, lag_ns=lag_ns))
+        return True
+
     async def drain(self, *, timeout_s: float) -> None:
         """Wait until every submitted request has been answered (or ``timeout_s``)."""
         deadline = time.monotonic() + timeout_s
-        while self._pending and time.monotonic() < deadline:
+        while self.in_flight > 0 and self.alive and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 
     async def stop(self, *, drain_s: float = 5.0) -> None:

@@ -1,16 +1,18 @@
 """The frames between the gateway and its replica workers (a Unix socket pair).
 
 Every frame is ``u32 length`` followed by ``length`` bytes. A request frame is
-``u64 seq | u32 meta_len | meta JSON | tensor bytes``; a reply frame is
-``u64 seq | u8 status | 4 x u64 timings (ns) | u32 meta_len | meta | tensor bytes``.
+``u64 seq | u8 flags | u64 lag_ns | u32 meta_len | meta JSON | tensor bytes``; a reply
+frame is ``u64 seq | u8 status | 4 x u64 timings (ns) | u64 lag_ns | u32 meta_len |
+meta | tensor bytes``. A request flagged :data:`TO_RECORDER` is a mirrored copy: the
+worker answers it to the recorder process, not to the gateway, echoing ``lag_ns``.
 Meta lists ``[name, dtype, shape, offset, nbytes]`` per tensor; each tensor starts
 on a 64-byte boundary of the frame body, so the worker's ``numpy.frombuffer``
 views are aligned and nothing is copied on the way in.
 
 >>> parts = encode_request(7, [])
->>> seq, tensors = decode_request(b"".join(bytes(p) for p in parts)[4:])
->>> seq, tensors
-(7, [])
+>>> seq, flags, lag_ns, tensors = decode_request(b"".join(bytes(p) for p in parts)[4:])
+>>> seq, flags, tensors
+(7, 0, [])
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ import orjson
 from edgewise.shadow.gateway._oip import TensorData
 
 LEN = struct.Struct("<I")
-REQ = struct.Struct("<QI")
-REPLY = struct.Struct("<QBQQQQI")
+REQ = struct.Struct("<QBQI")
+REPLY = struct.Struct("<QBQQQQQI")
+#: Request flag: a mirrored copy, answered to the recorder (the candidate's role).
+TO_RECORDER = 1
 ALIGN = 64
 _PAD = bytes(ALIGN)
 
@@ -71,7 +75,15 @@ def _parts(
 def encode_request(seq: int, tensors: Sequence[TensorData]) -> list[bytes | memoryview]:
     """The parts of one request frame (tensor data is referenced, not copied)."""
     meta, pads = _layout(REQ.size, tensors)
-    return _parts(REQ.pack(seq, len(meta)), meta, tensors, pads)
+    return _parts(REQ.pack(seq, 0, 0, len(meta)), meta, tensors, pads)
+
+
+def retarget(
+    parts: list[bytes | memoryview], *, flags: int, lag_ns: int
+) -> list[bytes | memoryview]:
+    """The same request frame with other ``flags`` and ``lag_ns`` (only the head is new)."""
+    seq, _, _, meta_len = REQ.unpack(parts[1])
+    return [parts[0], REQ.pack(seq, flags, max(lag_ns, 0), meta_len), *parts[2:]]
 
 
 def _tensors(body: memoryview, start: int, meta: bytes | memoryview) -> list[TensorData]:
@@ -84,12 +96,14 @@ def _tensors(body: memoryview, start: int, meta: bytes | memoryview) -> list[Ten
     return out
 
 
-def decode_request(body: bytes | bytearray | memoryview) -> tuple[int, list[TensorData]]:
-    """``(seq, tensors)`` of a request frame body (without its length prefix)."""
+def decode_request(
+    body: bytes | bytearray | memoryview,
+) -> tuple[int, int, int, list[TensorData]]:
+    """``(seq, flags, lag_ns, tensors)`` of a request frame body (no length prefix)."""
     view = memoryview(body)
-    seq, meta_len = REQ.unpack_from(view)
+    seq, flags, lag, meta_len = REQ.unpack_from(view)
     start = REQ.size + meta_len
-    return seq, _tensors(view, start, view[REQ.size : start])
+    return seq, flags, lag, _tensors(view, start, view[REQ.size : start])
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,9 @@ class Reply:
     outputs: tuple[TensorData, ...] = ()
     message: str = ""
     info: dict[str, object] | None = None
+    lag_ns: int = 0
+    #: The frame body this reply was decoded from (forwarded as is to the recorder).
+    raw: bytes | None = None
 
 
 def encode_reply(
@@ -119,24 +136,41 @@ def encode_reply(
     tensors: Sequence[TensorData] = (),
     message: str = "",
     info: dict[str, object] | None = None,
+    lag_ns: int = 0,
 ) -> list[bytes | memoryview]:
     if status == OK:
         meta, pads = _layout(REPLY.size, tensors)
     else:
         meta = orjson.dumps(info) if status == READY else message.encode()
         pads, tensors = [], ()
-    return _parts(REPLY.pack(seq, status, *timings, len(meta)), meta, tensors, pads)
+    return _parts(REPLY.pack(seq, status, *timings, lag_ns, len(meta)), meta, tensors, pads)
 
 
-def decode_reply(body: bytes | bytearray | memoryview) -> Reply:
+def reply_body(reply: Reply) -> bytes:
+    """The frame body of ``reply`` (no length prefix): its ``raw`` bytes, or encoded."""
+    if reply.raw is not None:
+        return reply.raw
+    parts = encode_reply(
+        reply.seq,
+        status=reply.status,
+        timings=(reply.total_ns, reply.io_in_ns, reply.compute_ns, reply.io_out_ns),
+        tensors=reply.outputs,
+        message=reply.message,
+        lag_ns=reply.lag_ns,
+    )
+    return b"".join(bytes(p) for p in parts[1:])
+
+
+def decode_reply(body: bytes | bytearray | memoryview, *, keep_raw: bool = False) -> Reply:
     view = memoryview(body)
-    seq, status, total, io_in, compute, io_out, meta_len = REPLY.unpack_from(view)
+    seq, status, total, io_in, compute, io_out, lag, meta_len = REPLY.unpack_from(view)
     start = REPLY.size + meta_len
     meta = view[REPLY.size : start]
+    raw = body if keep_raw and isinstance(body, bytes) else None
     if status == OK:
-        return Reply(seq, status, total, io_in, compute, io_out, tuple(_tensors(view, start, meta)))
+        outs = tuple(_tensors(view, start, meta))
+        return Reply(seq, status, total, io_in, compute, io_out, outs, lag_ns=lag, raw=raw)
     if status == READY:
         return Reply(seq, status, 0, 0, 0, 0, info=orjson.loads(meta))
-    return Reply(
-        seq, status, total, io_in, compute, io_out, message=bytes(meta).decode(errors="replace")
-    )
+    msg = bytes(meta).decode(errors="replace")
+    return Reply(seq, status, total, io_in, compute, io_out, message=msg, lag_ns=lag, raw=raw)

@@ -6,6 +6,12 @@ process's monotonic clock the moment it arrives; the main thread runs requests i
 arrival order and stamps the reply when it is ready. The worker exits when the
 gateway closes the socket (or dies).
 
+A candidate's worker also has a socket to the recorder process (``--recorder-fd``)
+and an 8-byte shared counter (``--counter-fd``): a mirrored request (flagged
+``TO_RECORDER``) is answered to the recorder, never to the gateway, and then the
+counter of answered mirrored requests goes up. The gateway reads that counter to
+bound its queue, so it never handles a candidate's answer itself.
+
 Test-only fault injection (never read unless set): ``EDGEWISE_SHADOW_FAULT`` holds
 comma-separated ``REPLICA=MODE[:ARG]`` entries, e.g. ``candidate=slow:10``. Modes:
 ``slow:F`` (F times slower: sleep (F-1) x compute), ``garbage`` (random outputs of
@@ -15,9 +21,11 @@ the right shape), ``raise`` (every request fails), ``hang`` (never answers).
 from __future__ import annotations
 
 import argparse
+import mmap
 import os
 import queue
 import socket
+import struct
 import sys
 import threading
 import time
@@ -91,8 +99,19 @@ def _reader(sock: socket.socket, inbox: queue.SimpleQueue[tuple[int, bytearray] 
     inbox.put(None)
 
 
+#: The shared counter of answered mirrored requests (u64 at offset 0).
+COUNTER = struct.Struct("<Q")
+
+
 def serve(
-    sock: socket.socket, *, model: str, name: str, cpus: tuple[int, ...], threads: int | None
+    sock: socket.socket,
+    *,
+    model: str,
+    name: str,
+    cpus: tuple[int, ...],
+    threads: int | None,
+    recorder: socket.socket | None = None,
+    counter: mmap.mmap | None = None,
 ) -> int:
     """Load the model, announce readiness, then answer requests until EOF."""
     from edgewise.errors import EdgewiseError
@@ -120,15 +139,16 @@ def serve(
     threading.Thread(target=_reader, args=(sock, inbox), daemon=True).start()
     clock = time.perf_counter_ns
     rng = np.random.default_rng(0)
+    answered = 0
     while True:
         item = inbox.get()
         if item is None:
             return 0
         t_arrive, body = item
         t0 = clock()
-        seq = 0
+        seq = flags = lag = 0
         try:
-            seq, tensors = wire.decode_request(body)
+            seq, flags, lag, tensors = wire.decode_request(body)
             feeds = {t.name: t.array() for t in tensors}
             t1 = clock()
             if mode == "hang":
@@ -145,13 +165,31 @@ def serve(
             out = [TensorData.from_array(n, r) for n, r in zip(outputs, results, strict=True)]
             t3 = clock()
             parts = wire.encode_reply(
-                seq, status=wire.OK, timings=(t3 - t_arrive, t1 - t0, t2 - t1, t3 - t2), tensors=out
+                seq,
+                status=wire.OK,
+                timings=(t3 - t_arrive, t1 - t0, t2 - t1, t3 - t2),
+                tensors=out,
+                lag_ns=lag,
             )
         except Exception as exc:
             t3 = clock()
             parts = wire.encode_reply(
-                seq, status=wire.ERROR, timings=(t3 - t_arrive, 0, 0, 0), message=str(exc)[:500]
+                seq,
+                status=wire.ERROR,
+                timings=(t3 - t_arrive, 0, 0, 0),
+                message=str(exc)[:500],
+                lag_ns=lag,
             )
+        if flags & wire.TO_RECORDER:
+            if recorder is not None:
+                try:
+                    _send(recorder, parts)
+                except OSError:
+                    recorder = None  # the recorder is gone: keep answering, record nothing
+            answered += 1
+            if counter is not None:
+                COUNTER.pack_into(counter, 0, answered)
+            continue
         try:
             _send(sock, parts)
         except OSError:
@@ -166,10 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--cpus", default="")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--nice", type=int, default=0)
+    p.add_argument("--recorder-fd", type=int, default=-1)
+    p.add_argument("--counter-fd", type=int, default=-1)
     args = p.parse_args(argv)
     if args.nice:
         os.nice(args.nice)
     sock = socket.socket(fileno=args.fd)
+    recorder = socket.socket(fileno=args.recorder_fd) if args.recorder_fd >= 0 else None
+    counter = mmap.mmap(args.counter_fd, COUNTER.size) if args.counter_fd >= 0 else None
     try:
         return serve(
             sock,
@@ -177,9 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             name=args.name,
             cpus=parse_cpus(args.cpus),
             threads=args.threads or None,
+            recorder=recorder,
+            counter=counter,
         )
     finally:
         sock.close()
+        if recorder is not None:
+            recorder.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,252 @@
+"""The gateway's side of the recorder process: start it, feed it, read its counters.
+
+Per mirrored request the gateway does one write here (production's raw answer
+frame plus a 19-byte head); everything else (pairing, agreement, judge, store)
+happens in the recorder process (:mod:`edgewise.shadow.gateway._recorder`). Its
+counters, verdicts and new looks come back a few times a second.
+
+>>> link = RecorderLink(names={0: "cand"}, workers={0: sock}, init={...})  # doctest: +SKIP
+>>> await link.start(); link.production(...); await link.stop()            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from edgewise.errors import ConfigError
+from edgewise.shadow.gateway import _wire as wire
+from edgewise.shadow.gateway._recorder import (
+    CAND,
+    FAIL,
+    KIND_CAND,
+    KIND_FAIL,
+    KIND_INIT,
+    KIND_PROD,
+    KIND_RESET,
+    KIND_STOP,
+    LAG,
+    PROD,
+    _Frames,
+    _in_memory,
+    frame,
+)
+
+_NO_COUNTS: dict[str, Any] = {"paired": 0, "censored": 0, "disagreements": 0, "outcomes": {}}
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, link: RecorderLink) -> None:
+        self.link = link
+        self.frames = _Frames()
+
+    def data_received(self, data: bytes) -> None:
+        for body in self.frames.feed(data):
+            self.link._on_stats(pickle.loads(body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.link._on_lost()
+
+
+class RecorderLink:
+    """The recorder process of one gateway run, as the gateway sees it."""
+
+    def __init__(
+        self,
+        *,
+        names: dict[int, str],
+        workers: dict[int, socket.socket],
+        on_verdict: Callable[[Any, int], None] | None = None,
+        on_stats: Callable[[RecorderLink], None] | None = None,
+    ) -> None:
+        self.names = dict(names)
+        self.on_stats = on_stats
+        self.workers = dict(workers)
+        self.on_verdict = on_verdict
+        self.generation = 0
+        self.counts: dict[str, dict[str, Any]] = {}
+        self.verdicts: dict[str, Any] = {}
+        self.stalled: set[str] = set()
+        self.written = 0
+        self.lost = 0
+        self.alive = False
+        self.store: Any = None
+        self.run_id: int | None = None
+        self._ship = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._transport: asyncio.Transport | None = None
+        self._final: asyncio.Future[None] | None = None
+        self._writes: asyncio.Task[None] | None = None
+        self._write_queue: list[tuple[list[Any], list[Any]]] = []
+
+    async def spawn(self) -> None:
+        """Start the process (it warms its imports while the workers load)."""
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds = [theirs.fileno(), *(s.fileno() for s in self.workers.values())]
+        cmd = [
+            sys.executable,
+            "-m",
+            "edgewise.shadow.gateway._recorder",
+            "--control-fd",
+            str(theirs.fileno()),
+        ]
+        for slot, sock in self.workers.items():
+            cmd += ["--worker", f"{slot}:{sock.fileno()}"]
+        try:
+            self._proc = subprocess.Popen(cmd, pass_fds=fds, stdin=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+            for sock in self.workers.values():
+                sock.close()  # the recorder holds them now
+        self._final = loop.create_future()
+        self._transport, _ = await loop.create_unix_connection(lambda: _Protocol(self), sock=ours)
+        self.alive = True
+
+    def init(
+        self,
+        *,
+        settings: dict[str, Any],
+        timeout_s: float,
+        rel_tol: float,
+        flush_interval_s: float,
+        store: Any,
+        run_id: int | None,
+    ) -> None:
+        """Tell the recorder what to judge and where to write."""
+        url = getattr(store, "url", None) if store is not None else None
+        self.store, self.run_id = store, run_id
+        self._ship = url is not None and _in_memory(str(url))
+        cfg = {
+            "names": self.names,
+            "settings": settings,
+            "timeout_s": timeout_s,
+            "rel_tol": rel_tol,
+            "flush_interval_s": flush_interval_s,
+            "store_url": None if url is None else str(url),
+            "run_id": run_id,
+            "ship": self._ship,
+        }
+        self._write(frame(KIND_INIT, pickle.dumps(cfg)))
+
+    # -- per request -------------------------------------------------------------------
+    def production(
+        self,
+        seq: int,
+        *,
+        sent: int,
+        down: int,
+        lags: Sequence[int],
+        request_id: str,
+        reply: wire.Reply,
+    ) -> None:
+        """Production's answer to a request mirrored to the ``sent`` (and ``down``) slots."""
+        rid = request_id.encode()[:65535]
+        head = PROD.pack(seq, sent, down, len(rid))
+        lag_bytes = b"".join(LAG.pack(min(max(x, 0), 0xFFFFFFFF)) for x in lags)
+        self._write(frame(KIND_PROD, head, lag_bytes, rid, wire.reply_body(reply)))
+
+    def candidate_reply(self, slot: int, reply: wire.Reply) -> None:
+        """A proxy-mode candidate's answer (worker candidates answer the recorder directly)."""
+        self._write(frame(KIND_CAND, CAND.pack(slot), wire.reply_body(reply)))
+
+    def candidate_failed(self, slot: int, seq: int, outcome: str) -> None:
+        self._write(frame(KIND_FAIL, FAIL.pack(slot, seq), outcome.encode()))
+
+    def reset(self, candidates: Sequence[str]) -> None:
+        """Judge ``candidates`` afresh (production changed); bumps ``generation``."""
+        self.generation += 1
+        self._write(frame(KIND_RESET, pickle.dumps(list(candidates))))
+
+    def _write(self, parts: list[bytes | memoryview]) -> None:
+        t = self._transport
+        if t is not None and not t.is_closing():
+            t.writelines(parts)
+
+    # -- from the recorder -------------------------------------------------------------
+    def counts_of(self, name: str) -> dict[str, Any]:
+        return self.counts.get(name, _NO_COUNTS)
+
+    def _on_stats(self, stats: dict[str, Any]) -> None:
+        self.counts = stats["counts"]
+        self.verdicts = stats["verdicts"]
+        self.stalled = set(stats["stalled"])
+        self.written, self.lost = stats["written"], stats["lost"]
+        records = stats.get("records")
+        if records or stats.get("looks_to_write"):
+            self._write_queue.append((records or [], stats.get("looks_to_write") or []))
+            if self._writes is None or self._writes.done():
+                self._writes = asyncio.ensure_future(self._drain_writes())
+        if self.on_stats is not None:
+            self.on_stats(self)
+        if self.on_verdict is not None:
+            for verdict, generation in stats["looks"]:
+                self.on_verdict(verdict, generation)
+        if stats.get("final") and self._final is not None and not self._final.done():
+            self._final.set_result(None)
+
+    async def _drain_writes(self) -> None:
+        """Write shipped records (a store in the gateway's memory) off the event loop."""
+        from edgewise.shadow.gateway._recorder import verdict_record
+
+        while self._write_queue:
+            records, looks = self._write_queue.pop(0)
+            if self.store is None or self.run_id is None:
+                self.written += len(records)
+                continue
+            try:
+                await asyncio.to_thread(self.store.add_shadow_pairs, self.run_id, records)
+                for v in looks:
+                    await asyncio.to_thread(
+                        self.store.add_shadow_verdict, self.run_id, verdict_record(v)
+                    )
+                self.written += len(records)
+            except Exception as exc:  # a store error must not stop serving
+                self.lost += len(records)
+                print(f"edgewise shadow: lost {len(records)} records: {exc}", file=sys.stderr)
+
+    def _on_lost(self) -> None:
+        self.alive = False
+        if self._final is not None and not self._final.done():
+            self._final.set_result(None)
+
+    async def stop(self, *, timeout_s: float = 30.0) -> None:
+        """Let the recorder pair what is left, write it, and exit."""
+        self._write(frame(KIND_STOP))
+        if self._final is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._final), timeout_s)
+            except TimeoutError:
+                pass
+        if self._writes is not None:
+            await self._writes
+        if self._transport is not None:
+            self._transport.close()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(proc.wait), 5.0)
+            except TimeoutError:
+                proc.kill()
+                await asyncio.to_thread(proc.wait)
+        self.alive = False
+
+    def kill(self) -> None:
+        """End the process now (a failed start)."""
+        if self._transport is not None:
+            self._transport.close()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def check_slots(n: int) -> None:
+    from edgewise.shadow.gateway._recorder import MAX_CANDIDATES
+
+    if n > MAX_CANDIDATES:
+        raise ConfigError(f"at most {MAX_CANDIDATES} candidates, got {n}")
