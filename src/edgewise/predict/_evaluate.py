@@ -131,8 +131,10 @@ def evaluate(
     space: str | None = None,
     params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    first_seed: int = 0,
 ) -> EvaluationReport:
-    """Run the evaluation protocol (module docstring) and average over ``seeds``."""
+    """Run the evaluation protocol (module docstring) and average over ``seeds`` seeds,
+    ``first_seed`` to ``first_seed + seeds - 1`` (so one long run can be split in parts)."""
     from edgewise.predict._estimator import LatencyPredictor
 
     start = time.perf_counter()
@@ -148,16 +150,16 @@ def evaluate(
             f"--train-size must be between 2 and {len(models) - 1} (the table has "
             f"{len(models)} models), got {train_size}"
         )
-    if seeds < 1:
+    if seeds < 1 or first_seed < 0:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
     dev_names = sorted(frame["device"].unique().tolist())
     per: dict[str, list[dict[str, float]]] = {d: [] for d in dev_names}
     counts: dict[str, tuple[int, int, int]] = {}
     weights: dict[str, list[np.ndarray]] = {d: [] for d in dev_names}
     names: list[str] = []
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         if progress:
-            progress(seed, seeds, f"seed {seed}: fitting {len(dev_names)} devices")
+            progress(seed - first_seed, seeds, f"seed {seed}: fitting {len(dev_names)} devices")
         rng = np.random.default_rng(seed)
         train_models = set(rng.permutation(models)[:train_size].tolist())
         is_train = frame["model"].isin(train_models).to_numpy()
