@@ -97,19 +97,24 @@ def test_drift_is_warned_about(model_path, monkeypatch: pytest.MonkeyPatch) -> N
     """Fault injection: every query gets slower as the run goes on."""
     from edgewise.runtime.backends.onnxruntime.backend import OnnxRuntimeBackend
 
-    real = OnnxRuntimeBackend.timed_run
+    real = OnnxRuntimeBackend.sample_runner
     start = time.perf_counter()
 
     def slowing(self, feeds):  # type: ignore[no-untyped-def]
-        delay = 0.002 * (time.perf_counter() - start)
-        t0 = time.perf_counter_ns()
-        while time.perf_counter_ns() - t0 < delay * 1e9:
-            pass
-        waited = time.perf_counter_ns() - t0
-        io_in, comp, io_out = real(self, feeds)
-        return io_in, comp + waited, io_out
+        runner = real(self, feeds)
 
-    monkeypatch.setattr(OnnxRuntimeBackend, "timed_run", slowing)
+        def timed():  # type: ignore[no-untyped-def]
+            delay = 0.002 * (time.perf_counter() - start)
+            t0 = time.perf_counter_ns()
+            while time.perf_counter_ns() - t0 < delay * 1e9:
+                pass
+            waited = time.perf_counter_ns() - t0
+            io_in, comp, io_out = runner()
+            return io_in, comp + waited, io_out
+
+        return timed
+
+    monkeypatch.setattr(OnnxRuntimeBackend, "sample_runner", slowing)
     result = profile_model(model_path("mlp-tiny"), ProfileSettings(**{**FAST, "duration_s": 0.6}))
     assert any(w.startswith("drift:") for w in result.warnings)
 

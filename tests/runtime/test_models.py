@@ -38,6 +38,26 @@ def test_every_example_runs_on_synthesised_inputs(name: str, model_path) -> None
     assert len(outputs) == len(info.outputs)
     io_in, compute, io_out = backend.timed_run(feeds)
     assert compute > 0 and io_in >= 0 and io_out >= 0
+    io_in, compute, io_out = backend.sample_runner(feeds)()
+    assert compute > 0 and io_in >= 0 and io_out >= 0
+
+
+def test_a_sample_runner_runs_its_own_sample_after_the_caller_lets_go(model_path) -> None:
+    """The runner wraps the sample's memory once; it must keep that memory alive and bound."""
+    import gc
+
+    info = load_model_info(model_path("mlp-tiny"))
+    backend = open_backend(info, config=BackendConfig(threads=1))
+    feeds = synthesize(info.inputs, resolve_shapes(info.inputs), rng=np.random.default_rng(1))
+    expected = backend.run(feeds)
+    runner = backend.sample_runner({k: v.copy() for k, v in feeds.items()})
+    other = backend.sample_runner({k: -v for k, v in feeds.items()})
+    gc.collect()
+    for _ in range(3):
+        other()
+        runner()
+        got = backend._binding().copy_outputs_to_cpu()
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-6)
 
 
 def test_signatures_cover_the_hard_cases(model_path) -> None:

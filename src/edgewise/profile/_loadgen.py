@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from edgewise.errors import ConfigError, RuntimeBackendError
-from edgewise.runtime import Backend, Feeds
+from edgewise.runtime import TimedRun
 
 SCENARIOS = ("single-stream", "multi-stream", "server", "offline")
 
@@ -106,8 +106,7 @@ class _Harness:
 
     def __init__(
         self,
-        backend: Backend,
-        samples: Sequence[Feeds],
+        runners: Sequence[TimedRun],
         *,
         inline: bool,
         workers: int,
@@ -116,8 +115,7 @@ class _Harness:
         import mlperf_loadgen as lg
 
         self.lg = lg
-        self.backend = backend
-        self.samples = samples
+        self.runners = runners
         self.inline = inline
         self.on_progress = on_progress
         self.records: list[tuple[int, int, int, int]] = []  # e2e, queue, io, compute
@@ -136,30 +134,45 @@ class _Harness:
         for t in self._threads:
             t.start()
 
-    def _run_query(self, query: Sequence[Any], t_issue: int) -> None:
-        clock = time.perf_counter_ns
-        t_start = clock()
+    def _serve(self, query: Sequence[Any]) -> tuple[int, int]:
+        """Run a query's samples; return its (I/O, compute) nanoseconds."""
         io = compute = 0
         try:
             for qs in query:
-                io_in, comp, io_out = self.backend.timed_run(self.samples[qs.index])
+                io_in, comp, io_out = self.runners[qs.index]()
                 io += io_in + io_out
                 compute += comp
         except BaseException as exc:  # noqa: BLE001 - reported after LoadGen returns
             self.error = exc
+        return io, compute
+
+    def _run_query(self, query: Sequence[Any], t_issue: int) -> None:
+        clock = time.perf_counter_ns
+        t_start = clock()
+        io, compute = self._serve(query)
         t_done = clock()
+        self._complete(query, (t_done - t_issue, t_start - t_issue, io, compute), t_done)
+
+    def _complete(self, query: Sequence[Any], record: tuple[int, int, int, int], now: int) -> None:
+        """Tell LoadGen, then keep the record (after the end-to-end clock has stopped)."""
         self.lg.QuerySamplesComplete([self.lg.QuerySampleResponse(qs.id, 0, 0) for qs in query])
         with self._lock:
-            self.records.append((t_done - t_issue, t_start - t_issue, io, compute))
-            if self.on_progress and (t_done - self._last_progress) > 100_000_000:
-                self._last_progress = t_done
+            self.records.append(record)
+            if self.on_progress and (now - self._last_progress) > 100_000_000:
+                self._last_progress = now
                 self.on_progress(len(self.records))
+
+    def issue_inline(self, query_samples: list[Any]) -> None:
+        """Single- and multi-stream: run on LoadGen's issue thread, no queue, no wait."""
+        clock = time.perf_counter_ns
+        t_issue = clock()
+        io, compute = self._serve(query_samples)
+        t_done = clock()
+        self._complete(query_samples, (t_done - t_issue, 0, io, compute), t_done)
 
     def issue(self, query_samples: list[Any], *, per_sample: bool = True) -> None:
         t_issue = time.perf_counter_ns()
-        if self.inline:
-            self._run_query(query_samples, t_issue)
-        elif per_sample:
+        if per_sample:
             for qs in query_samples:
                 self._queue.put(([qs], t_issue))
         else:
@@ -180,13 +193,15 @@ class _Harness:
 
 
 def run_loadgen(
-    backend: Backend,
-    samples: Sequence[Feeds],
+    runners: Sequence[TimedRun],
     settings: LoadGenSettings,
     *,
     on_progress: Callable[[int], None] | None = None,
 ) -> LoadGenRun:
-    """Run one LoadGen test in PerformanceOnly mode and return timings and logs."""
+    """Run one LoadGen test in PerformanceOnly mode and return timings and logs.
+
+    ``runners`` are the loaded samples, one timed inference each (``Backend.sample_runner``).
+    """
     import mlperf_loadgen as lg
 
     if settings.scenario not in SCENARIOS:
@@ -199,7 +214,7 @@ def run_loadgen(
     max_s = settings.max_duration_s or max(2 * settings.duration_s, settings.duration_s + 30)
     ts.max_duration_ms = int(max_s * 1000)
     ts.min_query_count = settings.min_queries
-    ts.performance_sample_count_override = len(samples)
+    ts.performance_sample_count_override = len(runners)
     expected = max(1, settings.expected_latency_ns)
     inline = False
     if settings.scenario == "single-stream":
@@ -221,12 +236,17 @@ def run_loadgen(
         ts.scenario = lg.TestScenario.Offline
         ts.offline_expected_qps = settings.workers * 1e9 / expected
 
-    harness = _Harness(
-        backend, samples, inline=inline, workers=settings.workers, on_progress=on_progress
-    )
-    per_sample = settings.scenario != "multi-stream"
-    sut = lg.ConstructSUT(lambda qs: harness.issue(qs, per_sample=per_sample), lambda: None)
-    qsl = lg.ConstructQSL(len(samples), len(samples), lambda _: None, lambda _: None)
+    harness = _Harness(runners, inline=inline, workers=settings.workers, on_progress=on_progress)
+    if inline:
+        issue = harness.issue_inline
+    else:
+        per_sample = settings.scenario != "multi-stream"
+
+        def issue(qs: list[Any]) -> None:
+            harness.issue(qs, per_sample=per_sample)
+
+    sut = lg.ConstructSUT(issue, lambda: None)
+    qsl = lg.ConstructQSL(len(runners), len(runners), lambda _: None, lambda _: None)
     with tempfile.TemporaryDirectory(prefix="edgewise-loadgen-") as tmp:
         log_settings = lg.LogSettings()
         log_settings.log_output.outdir = tmp
@@ -255,7 +275,7 @@ def run_loadgen(
         queue_ns=rec[:, 1],
         io_ns=rec[:, 2],
         compute_ns=rec[:, 3],
-        samples=len(samples),
+        samples=len(runners),
         wall_s=wall,
     )
     return LoadGenRun(

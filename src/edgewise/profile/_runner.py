@@ -23,6 +23,7 @@ from edgewise.runtime import (
     Backend,
     BackendConfig,
     Feeds,
+    TimedRun,
     load_model_info,
     load_npz,
     open_backend,
@@ -112,11 +113,11 @@ def make_samples(backend: Backend, settings: ProfileSettings) -> list[Feeds]:
     return [synthesize(specs, shapes, rng=rng, int_high=bounds) for _ in range(settings.samples)]
 
 
-def _warm_up(backend: Backend, samples: list[Feeds], count: int) -> np.ndarray:
+def _warm_up(runners: list[TimedRun], count: int) -> np.ndarray:
     """Run ``count`` (at least 3) queries; return their service times in ns."""
     times = []
     for i in range(max(3, count)):
-        io_in, comp, io_out = backend.timed_run(samples[i % len(samples)])
+        io_in, comp, io_out = runners[i % len(runners)]()
         times.append(io_in + comp + io_out)
     return np.asarray(times[max(0, len(times) - max(3, count)) :], dtype=np.int64)
 
@@ -227,7 +228,8 @@ def profile_model(
     backend = open_backend(info, backend=settings.backend, config=config)
     try:
         samples = make_samples(backend, settings)
-        service = _warm_up(backend, samples, settings.warmup)
+        runners = [backend.sample_runner(feeds) for feeds in samples]
+        service = _warm_up(runners, settings.warmup)
         expected_ns = int(np.median(service))
         qps = bound = None
         if settings.scenario == "server":
@@ -249,7 +251,7 @@ def profile_model(
             if on_progress:
                 on_progress("measuring", min(1.0, (time.perf_counter() - t0) / settings.duration_s))
 
-        run = run_loadgen(backend, samples, lg_settings, on_progress=progress)
+        run = run_loadgen(runners, lg_settings, on_progress=progress)
         env_end = fp.collect(threads=settings.threads, runtime_versions=backend.versions())
         if on_progress:
             on_progress("operators", 1.0)

@@ -19,6 +19,7 @@ from edgewise.runtime.backends import (
     Backend,
     BackendConfig,
     OperatorTime,
+    TimedRun,
     open_backend,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "ModelInfo",
     "OperatorTime",
     "TensorSpec",
+    "TimedRun",
     "load_model_info",
     "load_npz",
     "open_backend",

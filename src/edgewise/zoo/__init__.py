@@ -31,6 +31,7 @@ def _tflite() -> bytes:
 #: name -> (file suffix, builder, one-line description)
 EXAMPLES: dict[str, tuple[str, Callable[[], bytes], str]] = {
     "mlp-tiny": (".onnx", _from_onnx("mlp", features=256, hidden=512), "2-layer MLP, tens of µs"),
+    "mlp-small": (".onnx", _from_onnx("mlp", features=512, hidden=1024), "2-layer MLP, ~50 µs"),
     "cnn-small": (
         ".onnx",
         _from_onnx("cnn", channels=16, blocks=2, size=64),

@@ -6,7 +6,7 @@ import importlib
 
 from edgewise.errors import ConfigError, UnknownNameError
 from edgewise.runtime._model import ModelInfo
-from edgewise.runtime.backends.base import Backend, BackendConfig, OperatorTime
+from edgewise.runtime.backends.base import Backend, BackendConfig, OperatorTime, TimedRun
 
 #: name -> (module, class); the module is imported on first use.
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -33,4 +33,4 @@ def open_backend(
     return backend_cls(info, config or BackendConfig())  # type: ignore[no-any-return]
 
 
-__all__ = ["BACKENDS", "Backend", "BackendConfig", "OperatorTime", "open_backend"]
+__all__ = ["BACKENDS", "Backend", "BackendConfig", "OperatorTime", "TimedRun", "open_backend"]
