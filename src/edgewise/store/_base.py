@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -21,6 +22,8 @@ from edgewise.store._records import (
 )
 
 ENV_VAR = "EDGEWISE_DB"
+
+R = TypeVar("R")
 
 
 def default_url() -> str:
@@ -103,17 +106,7 @@ class StoreBase:
         ).first()
         if row is not None:
             return int(row.id)
-        res = conn.execute(
-            t.models.insert().values(
-                sha256=model.sha256,
-                name=model.name,
-                format=model.format,
-                size_bytes=model.size_bytes,
-                input_signature=model.input_signature,
-                path=model.path,
-                created_at=_now(),
-            )
-        )
+        res = conn.execute(t.models.insert().values(**record_values(model), created_at=_now()))
         return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     def add_device(self, device: DeviceRecord) -> int:
@@ -123,12 +116,12 @@ class StoreBase:
     def list_devices(self) -> list[DeviceRecord]:
         with self._begin() as conn:
             rows = conn.execute(sa.select(t.devices).order_by(t.devices.c.id)).all()
-        return [_device(r._mapping) for r in rows]
+        return [record_from(DeviceRecord, r._mapping) for r in rows]
 
     def list_models(self) -> list[ModelRecord]:
         with self._begin() as conn:
             rows = conn.execute(sa.select(t.models).order_by(t.models.c.id)).all()
-        return [_model(r._mapping) for r in rows]
+        return [record_from(ModelRecord, r._mapping) for r in rows]
 
 
 def _connect(url: str) -> Engine:
@@ -169,25 +162,21 @@ def _connect(url: str) -> Engine:
     return engine
 
 
-def _device(m: Any, prefix: str = "") -> DeviceRecord:
-    return DeviceRecord(
-        id=m[f"{prefix}id"],
-        name=m[f"{prefix}name"],
-        kind=m[f"{prefix}kind"],
-        fingerprint_sha=m[f"{prefix}fingerprint_sha"],
-        fingerprint=m[f"{prefix}fingerprint"],
-        created_at=m[f"{prefix}created_at"],
-    )
+def record_from(cls: type[R], row: Mapping[str, Any], prefix: str = "", **given: Any) -> R:
+    """A record dataclass from a result row: each field from its same-named column.
+
+    ``prefix`` selects joined columns labelled ``prefix + name``; ``given`` supplies
+    fields that need converting (JSON to tuples, ints to bools) or have no column.
+    Fields with neither a column nor a given value keep their defaults.
+    """
+    values = {
+        f.name: row[prefix + f.name]
+        for f in fields(cls)  # type: ignore[arg-type]
+        if f.name not in given and prefix + f.name in row
+    }
+    return cls(**values, **given)
 
 
-def _model(m: Any, prefix: str = "") -> ModelRecord:
-    return ModelRecord(
-        id=m[f"{prefix}id"],
-        sha256=m[f"{prefix}sha256"],
-        name=m[f"{prefix}name"],
-        format=m[f"{prefix}format"],
-        size_bytes=m[f"{prefix}size_bytes"],
-        input_signature=m[f"{prefix}input_signature"],
-        path=m[f"{prefix}path"],
-        created_at=m[f"{prefix}created_at"],
-    )
+def record_values(record: Any, *, skip: tuple[str, ...] = ("id", "created_at")) -> dict[str, Any]:
+    """A record's fields as insert values (its id and timestamp come from the store)."""
+    return {f.name: getattr(record, f.name) for f in fields(record) if f.name not in skip}

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from edgewise.errors import StoreError
 from edgewise.store import _schema as t
-from edgewise.store._base import StoreBase, _now
+from edgewise.store._base import StoreBase, _now, record_from
 from edgewise.store._records import (
     CatalogResultRecord,
     ChipRecord,
@@ -148,13 +148,10 @@ class CatalogMixin(StoreBase):
 
 
 def _chip(m: Any) -> ChipRecord:
-    return ChipRecord(
-        id=m["id"],
-        name=m["name"],
-        kind=m["kind"],
-        vendor=m["vendor"],
+    return record_from(
+        ChipRecord,
+        m,
         origins=tuple(m["origins"] or ()),
         specs=dict(m["specs"] or {}),
         aliases=tuple(m["aliases"] or ()),
-        created_at=m["created_at"],
     )

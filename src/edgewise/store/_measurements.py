@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from edgewise.store import _schema as t
-from edgewise.store._base import StoreBase, _device, _model, _now
+from edgewise.store._base import StoreBase, _now, record_from
 from edgewise.store._records import (
     DeviceRecord,
     LatencyRecord,
@@ -146,20 +146,12 @@ class MeasurementsMixin(StoreBase):
 
 
 def _measurement(m: Any, *, with_latencies: bool) -> MeasurementRecord:
-    return MeasurementRecord(
-        id=m["id"],
-        scenario=m["scenario"],
-        backend=m["backend"],
-        settings=m["settings"],
-        queries=m["queries"],
+    return record_from(
+        MeasurementRecord,
+        m,
         valid=bool(m["valid"]),
-        summary=m["summary"],
-        environment=m["environment"],
         latencies_ms=unpack_latencies(m["latencies"]) if with_latencies else (),
-        histogram=m["histogram"],
-        loadgen_summary=m["loadgen_summary"],
         loadgen_detail=m["loadgen_detail"] if with_latencies else "",
-        model=_model(m, "model__"),
-        device=_device(m, "device__"),
-        created_at=m["created_at"],
+        model=record_from(ModelRecord, m, "model__"),
+        device=record_from(DeviceRecord, m, "device__"),
     )

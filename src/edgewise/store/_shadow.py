@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from edgewise.store import _schema as t
-from edgewise.store._base import StoreBase, _now
+from edgewise.store._base import StoreBase, _now, record_from, record_values
 from edgewise.store._shadow_records import (
     DeploymentRecord,
     ShadowPairRecord,
@@ -26,14 +26,7 @@ class ShadowMixin(StoreBase):
         """Insert a shadow run; returns its id."""
         with self._begin() as conn:
             res = conn.execute(
-                t.shadow_runs.insert().values(
-                    name=run.name,
-                    device=run.device,
-                    production=run.production,
-                    candidates=run.candidates,
-                    settings=run.settings,
-                    created_at=_now(),
-                )
+                t.shadow_runs.insert().values(**record_values(run), created_at=_now())
             )
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
@@ -45,14 +38,12 @@ class ShadowMixin(StoreBase):
         with self._begin() as conn:
             rows = conn.execute(q).all()
         return [
-            ShadowRunRecord(
-                id=r.id,
-                name=r.name,
-                device=r.device,
+            record_from(
+                ShadowRunRecord,
+                r._mapping,
                 production=dict(r.production),
                 candidates=list(r.candidates),
                 settings=dict(r.settings),
-                created_at=r.created_at,
             )
             for r in rows
         ]
@@ -115,18 +106,9 @@ class ShadowMixin(StoreBase):
 
     def add_shadow_verdict(self, run_id: int, verdict: ShadowVerdictRecord) -> int:
         with self._begin() as conn:
+            values = record_values(verdict, skip=("id", "created_at", "run_id"))
             res = conn.execute(
-                t.shadow_verdicts.insert().values(
-                    run_id=run_id,
-                    candidate=verdict.candidate,
-                    verdict=verdict.verdict,
-                    rule=verdict.rule,
-                    reason=verdict.reason,
-                    final=verdict.final,
-                    requests_used=verdict.requests_used,
-                    detail=verdict.detail,
-                    created_at=_now(),
-                )
+                t.shadow_verdicts.insert().values(**values, run_id=run_id, created_at=_now())
             )
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
@@ -135,18 +117,7 @@ class ShadowMixin(StoreBase):
         with self._begin() as conn:
             rows = conn.execute(sa.select(sv).where(sv.c.run_id == run_id).order_by(sv.c.id)).all()
         return [
-            ShadowVerdictRecord(
-                id=r.id,
-                run_id=r.run_id,
-                candidate=r.candidate,
-                verdict=r.verdict,
-                rule=r.rule,
-                reason=r.reason,
-                final=bool(r.final),
-                requests_used=r.requests_used,
-                detail=dict(r.detail),
-                created_at=r.created_at,
-            )
+            record_from(ShadowVerdictRecord, r._mapping, final=bool(r.final), detail=dict(r.detail))
             for r in rows
         ]
 
@@ -154,24 +125,7 @@ class ShadowMixin(StoreBase):
         """Record a deployment event (gate, promote, rollback); returns its id."""
         with self._begin() as conn:
             res = conn.execute(
-                t.deployments.insert().values(
-                    event=event.event,
-                    model_name=event.model_name,
-                    model_sha256=event.model_sha256,
-                    device=event.device,
-                    verdict=event.verdict,
-                    reason=event.reason,
-                    source=event.source,
-                    slo_ms=event.slo_ms,
-                    percentile=event.percentile,
-                    predicted_ms=event.predicted_ms,
-                    predicted_lo_ms=event.predicted_lo_ms,
-                    predicted_hi_ms=event.predicted_hi_ms,
-                    observed_ms=event.observed_ms,
-                    run_id=event.run_id,
-                    detail=event.detail,
-                    created_at=_now(),
-                )
+                t.deployments.insert().values(**record_values(event), created_at=_now())
             )
             return int(res.inserted_primary_key[0])  # type: ignore[index]
 
@@ -200,69 +154,17 @@ class ShadowMixin(StoreBase):
 
 
 def _shadow_pair_row(run_id: int, p: ShadowPairRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "candidate": p.candidate,
-        "seq": p.seq,
-        "request_id": p.request_id[:200],
-        "outcome": p.outcome,
-        "production_ms": p.production_ms,
-        "production_compute_ms": p.production_compute_ms,
-        "production_io_ms": p.production_io_ms,
-        "candidate_ms": p.candidate_ms,
-        "candidate_compute_ms": p.candidate_compute_ms,
-        "candidate_io_ms": p.candidate_io_ms,
-        "lag_ms": p.lag_ms,
-        "max_abs_diff": p.max_abs_diff,
-        "rel_diff": p.rel_diff,
-        "top1_agree": p.top1_agree,
-        "cosine": p.cosine,
-        "agree": p.agree,
-        "created_at": now,
-    }
+    row = record_values(p, skip=("id", "created_at", "run_id"))
+    row.update(run_id=run_id, request_id=p.request_id[:200], created_at=now)
+    return row
 
 
 def _shadow_pair(m: Any) -> ShadowPairRecord:
-    return ShadowPairRecord(
-        id=m["id"],
-        run_id=m["run_id"],
-        candidate=m["candidate"],
-        seq=m["seq"],
-        request_id=m["request_id"],
-        outcome=m["outcome"],
-        production_ms=m["production_ms"],
-        production_compute_ms=m["production_compute_ms"],
-        production_io_ms=m["production_io_ms"],
-        candidate_ms=m["candidate_ms"],
-        candidate_compute_ms=m["candidate_compute_ms"],
-        candidate_io_ms=m["candidate_io_ms"],
-        lag_ms=m["lag_ms"],
-        max_abs_diff=m["max_abs_diff"],
-        rel_diff=m["rel_diff"],
-        top1_agree=None if m["top1_agree"] is None else bool(m["top1_agree"]),
-        cosine=m["cosine"],
-        agree=bool(m["agree"]),
-        created_at=m["created_at"],
+    top1 = m["top1_agree"]
+    return record_from(
+        ShadowPairRecord, m, top1_agree=None if top1 is None else bool(top1), agree=bool(m["agree"])
     )
 
 
 def _deployment(m: Any) -> DeploymentRecord:
-    return DeploymentRecord(
-        id=m["id"],
-        event=m["event"],
-        model_name=m["model_name"],
-        model_sha256=m["model_sha256"],
-        device=m["device"],
-        verdict=m["verdict"],
-        reason=m["reason"],
-        source=m["source"],
-        slo_ms=m["slo_ms"],
-        percentile=m["percentile"],
-        predicted_ms=m["predicted_ms"],
-        predicted_lo_ms=m["predicted_lo_ms"],
-        predicted_hi_ms=m["predicted_hi_ms"],
-        observed_ms=m["observed_ms"],
-        run_id=m["run_id"],
-        detail=dict(m["detail"] or {}),
-        created_at=m["created_at"],
-    )
+    return record_from(DeploymentRecord, m, detail=dict(m["detail"] or {}))
