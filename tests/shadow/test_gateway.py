@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -139,7 +140,20 @@ def test_every_request_is_paired_and_stored(served: tuple[ShadowServer, Store, P
             "parameters": {"binary_data_output": True},
         }
     ).encode()
-    before = httpx.get(f"{server.url}/shadow/status").json()
+
+    def settled() -> dict[str, Any]:
+        """The status once every mirrored request is paired (the recorder's counters
+        reach the gateway a few times a second)."""
+        got: dict[str, Any] = {}
+
+        def done() -> bool:
+            got.update(httpx.get(f"{server.url}/shadow/status").json())
+            return all(c["paired"] == c["mirrored"] for c in got["candidates"])
+
+        assert wait_until(done, timeout_s=10)
+        return got
+
+    before = settled()
     n = 120
     with httpx.Client(base_url=server.url) as c:
         for _ in range(n):
@@ -155,7 +169,7 @@ def test_every_request_is_paired_and_stored(served: tuple[ShadowServer, Store, P
     assert run_id is not None
     want = before["candidates"][0]["paired"] + n
     assert wait_until(lambda: store.count_shadow_pairs(run_id) >= want, timeout_s=10)
-    status = httpx.get(f"{server.url}/shadow/status").json()
+    status = settled()
     c0 = status["candidates"][0]
     assert status["requests"] == before["requests"] + n and status["failed"] == 0
     assert (

@@ -107,7 +107,9 @@ def test_auto_promotes_a_pass_and_rolls_back_a_fail(
         assert done, f"auto actions so far: {gw.events}; status {gw.status()['candidates']}"
         assert not load.errors and set(load.codes) == {200}, "no request failed during the swap"
         actions = {e["candidate"]: e for e in gw.events}
-        assert actions["same"]["action"] == "promote" and actions["same"]["verdict"] == "PASS"
+        assert actions["same"]["action"] == "promote" and actions["same"]["verdict"] == "PASS", (
+            actions
+        )
         assert actions["slow"]["action"] == "rollback" and actions["slow"]["verdict"] == "FAIL"
         status = httpx.get(f"{server.url}/shadow/status").json()
         assert status["production"]["replica"]["pid"] == same_pid

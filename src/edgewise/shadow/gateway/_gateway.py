@@ -258,6 +258,13 @@ class ShadowGateway:
             store=self.store,
             run_id=self.run_id,
         )
+        try:
+            await link.wait_ready()
+        except ConfigError:
+            for m in everyone:
+                await m.replica.stop(drain_s=0)
+            link.kill()
+            raise
         self.recorder = link
 
     async def stop(self) -> None:

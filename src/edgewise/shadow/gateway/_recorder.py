@@ -22,6 +22,7 @@ hard kill of both loses at most the last ``flush_interval_s`` of records.
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import selectors
 import socket
@@ -44,8 +45,11 @@ CAND = struct.Struct("<B")
 FAIL = struct.Struct("<BQ")
 LAG = struct.Struct("<I")
 
-#: How often pairs are judged and timeouts fired (seconds).
-TICK_S = 0.01
+#: How often the recorder wakes up to pair, judge and fire timeouts (seconds).
+TICK_S = 0.02
+#: The recorder's nice value: its work is never on a request's path, so it yields
+#: the CPU to the gateway, the client and the replicas.
+NICE = 10
 #: How often, at most, the gateway gets counters and verdicts (seconds).
 STATS_S = 0.05
 #: Timeouts in a row after which a candidate is reported stalled (the gateway then
@@ -227,19 +231,24 @@ class Pairing:
     def expire(self, now: float, *, everything: bool = False) -> None:
         """Censor answers overdue by the timeout (all still owed when ``everything``)."""
         limit = now - self.timeout_s
-        for seq, w in list(self.waiting.items()):
+        waiting = self.waiting
+        while waiting:
+            seq = next(iter(waiting))
+            w = waiting[seq]
             if w.arrived > limit and not everything:
                 break  # arrival order: the rest are younger
             for slot in sorted(w.slots):
                 self.streak[slot] = self.streak.get(slot, 0) + 1
                 outcome = "unavailable" if everything else "timeout"
                 self._pair(slot, seq, w.request_id, w.reply, outcome, None, w.lags.get(slot))
-            del self.waiting[seq]
+            del waiting[seq]
         old = now - EARLY_KEEP_S
-        for key, (t, _, _) in list(self.early.items()):
-            if t >= old:
+        early = self.early
+        while early:
+            key = next(iter(early))
+            if early[key][0] >= old:
                 break
-            del self.early[key]  # production never answered, or the answer came too late
+            del early[key]  # production never answered, or the answer came too late
 
     # -- pairs, judge ------------------------------------------------------------------
     def _pair(
@@ -426,6 +435,10 @@ def serve(control: socket.socket, workers: dict[int, socket.socket]) -> int:
     buffers: dict[int, _Frames] = {-1: init}
     for slot, sock in workers.items():
         sock.setblocking(False)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        except OSError:
+            pass
         sel.register(sock, selectors.EVENT_READ, slot)
         buffers[slot] = _Frames()
     clock = time.monotonic
@@ -473,34 +486,40 @@ def serve(control: socket.socket, workers: dict[int, socket.socket]) -> int:
         elif kind == KIND_STOP:
             stopping = now
 
+    flush()  # the first message tells the gateway the recorder is ready
     for body in backlog:
         on_control(body, clock())
+    next_tick = clock()
     while True:
-        now = clock()
-        for key, _ in sel.select(TICK_S):
+        # One wake-up per tick, whatever the request rate: read everything that came,
+        # then sleep. Waking per message would cost more than the pairing itself.
+        time.sleep(max(0.0, next_tick - clock()))
+        next_tick = clock() + TICK_S
+        now = looked = clock()  # every answer that came before ``looked`` is read below
+        for key, _ in sel.select(0):
             slot = key.data
             sock = key.fileobj
-            try:
-                data = sock.recv(1 << 20)  # type: ignore[union-attr]
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            now = clock()
-            if not data:
-                sel.unregister(sock)
-                if slot == -1:
-                    gateway_gone = True
-                else:
-                    core.lost(slot)
-                continue
-            for body in buffers[slot].feed(data):
-                if slot == -1:
-                    on_control(body, now)
-                else:
-                    core.candidate(slot, wire.decode_reply(body), now=now)
+            while True:
+                try:
+                    data = sock.recv(1 << 20)  # type: ignore[union-attr]
+                except BlockingIOError:
+                    break
+                except OSError:
+                    data = b""
+                if not data:
+                    sel.unregister(sock)
+                    if slot == -1:
+                        gateway_gone = True
+                    else:
+                        core.lost(slot)
+                    break
+                for body in buffers[slot].feed(data):
+                    if slot == -1:
+                        on_control(body, now)
+                    else:
+                        core.candidate(slot, wire.decode_reply(body), now=now)
+        core.expire(looked)  # not clock(): a slow look must not time out unread answers
         now = clock()
-        core.expire(now)
         core.judge_looks()
         if gateway_gone:
             core.expire(now, everything=True)
@@ -528,21 +547,31 @@ def serve(control: socket.socket, workers: dict[int, socket.socket]) -> int:
             next_stats = now + STATS_S
 
 
+def _warm_up() -> None:
+    """Import and run the judge's code once, so the first real look is not slow."""
+    from edgewise.shadow._judge import Judge
+    from edgewise.store import ShadowPairRecord  # noqa: F401
+
+    judge = Judge(["warm-up"], warmup=0, look_every=8)
+    for i in range(8):
+        judge.add("warm-up", production_ms=1.0 + i / 8, candidate_ms=1.0 + i / 9, agree=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="edgewise-shadow-recorder")
     p.add_argument("--control-fd", type=int, required=True)
     p.add_argument("--worker", action="append", default=[], help="SLOT:FD")
     args = p.parse_args(argv)
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
     control = socket.socket(fileno=args.control_fd)
     workers = {}
     for item in args.worker:
         slot, _, fd = item.partition(":")
         workers[int(slot)] = socket.socket(fileno=int(fd))
-    # warm the heavy imports before the first pair arrives
-    from edgewise.shadow import _judge  # noqa: F401
-    from edgewise.shadow.gateway import _agreement  # noqa: F401
-    from edgewise.store import ShadowPairRecord  # noqa: F401
-
+    _warm_up()
     try:
         return serve(control, workers)
     finally:

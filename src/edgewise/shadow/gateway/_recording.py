@@ -81,6 +81,7 @@ class RecorderLink:
         self._proc: subprocess.Popen[bytes] | None = None
         self._transport: asyncio.Transport | None = None
         self._final: asyncio.Future[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
         self._writes: asyncio.Task[None] | None = None
         self._write_queue: list[tuple[list[Any], list[Any]]] = []
 
@@ -105,6 +106,7 @@ class RecorderLink:
             for sock in self.workers.values():
                 sock.close()  # the recorder holds them now
         self._final = loop.create_future()
+        self._ready = loop.create_future()
         self._transport, _ = await loop.create_unix_connection(lambda: _Protocol(self), sock=ours)
         self.alive = True
 
@@ -172,7 +174,18 @@ class RecorderLink:
     def counts_of(self, name: str) -> dict[str, Any]:
         return self.counts.get(name, _NO_COUNTS)
 
+    async def wait_ready(self, *, timeout_s: float = 120.0) -> None:
+        """Wait until the recorder has its settings (its imports take a while)."""
+        if self._ready is None:
+            raise RuntimeError("spawn the recorder first")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), timeout_s)
+        except TimeoutError:
+            raise ConfigError(f"the shadow recorder did not start in {timeout_s:g} s") from None
+
     def _on_stats(self, stats: dict[str, Any]) -> None:
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
         self.counts = stats["counts"]
         self.verdicts = stats["verdicts"]
         self.stalled = set(stats["stalled"])
@@ -212,6 +225,8 @@ class RecorderLink:
 
     def _on_lost(self) -> None:
         self.alive = False
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(ConfigError("the shadow recorder exited (see stderr)"))
         if self._final is not None and not self._final.done():
             self._final.set_result(None)
 

@@ -21,6 +21,7 @@ the right shape), ``raise`` (every request fails), ``hang`` (never answers).
 from __future__ import annotations
 
 import argparse
+import collections
 import mmap
 import os
 import queue
@@ -101,6 +102,53 @@ def _reader(sock: socket.socket, inbox: queue.SimpleQueue[tuple[int, bytearray] 
 
 #: The shared counter of answered mirrored requests (u64 at offset 0).
 COUNTER = struct.Struct("<Q")
+#: Socket buffer asked for towards the recorder (bursts never block the worker).
+RECORDER_SNDBUF = 4 << 20
+
+
+class _ToRecorder:
+    """Answers to mirrored requests, sent to the recorder without ever blocking.
+
+    A slow recorder must not slow the candidate down (its timings would suffer):
+    what the socket does not take waits here and goes out between requests. The
+    shared counter counts an answer once it is wholly handed over, so the backlog is
+    bounded by the gateway's queue size (the gateway drops copies past it).
+    """
+
+    def __init__(self, sock: socket.socket | None, counter: mmap.mmap | None) -> None:
+        self.sock = sock
+        self.counter = counter
+        self.backlog: collections.deque[memoryview] = collections.deque()
+        self.done = 0
+        if sock is not None:
+            sock.setblocking(False)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RECORDER_SNDBUF)
+            except OSError:
+                pass
+
+    def put(self, parts: Sequence[bytes | memoryview]) -> None:
+        self.backlog.append(memoryview(b"".join(parts)))
+        self.flush()
+
+    def flush(self) -> None:
+        while self.backlog:
+            view = self.backlog[0]
+            if self.sock is not None:
+                try:
+                    n = self.sock.send(view)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    self.sock = None  # the recorder is gone: keep answering, record nothing
+                    continue
+                if n < view.nbytes:
+                    self.backlog[0] = view[n:]
+                    return
+            self.backlog.popleft()
+            self.done += 1
+            if self.counter is not None:
+                COUNTER.pack_into(self.counter, 0, self.done)
 
 
 def serve(
@@ -139,9 +187,16 @@ def serve(
     threading.Thread(target=_reader, args=(sock, inbox), daemon=True).start()
     clock = time.perf_counter_ns
     rng = np.random.default_rng(0)
-    answered = 0
+    to_recorder = _ToRecorder(recorder, counter)
     while True:
-        item = inbox.get()
+        if to_recorder.backlog:
+            try:
+                item = inbox.get(timeout=0.002)
+            except queue.Empty:
+                to_recorder.flush()
+                continue
+        else:
+            item = inbox.get()
         if item is None:
             return 0
         t_arrive, body = item
@@ -181,14 +236,7 @@ def serve(
                 lag_ns=lag,
             )
         if flags & wire.TO_RECORDER:
-            if recorder is not None:
-                try:
-                    _send(recorder, parts)
-                except OSError:
-                    recorder = None  # the recorder is gone: keep answering, record nothing
-            answered += 1
-            if counter is not None:
-                COUNTER.pack_into(counter, 0, answered)
+            to_recorder.put(parts)
             continue
         try:
             _send(sock, parts)
