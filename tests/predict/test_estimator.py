@@ -154,3 +154,30 @@ def test_few_shot_adaptation_to_an_unseen_device(
         no_share = LatencyPredictor(**tiny, share=False)
         no_share.fit(*xy(help_nb201[help_nb201["device"] == "eyeriss"].iloc[:40]))
         no_share.adapt(["nasbench201:" + DISCONNECTED], [1.0], device="x")
+
+
+def test_design_shots_is_deterministic_nested_and_skips_disconnected(
+    fitted: LatencyPredictor, help_nb201: pd.DataFrame
+) -> None:
+    candidates = ["nasbench201:" + a for a in help_nb201["arch"].unique()[160:240]]
+    candidates.append("nasbench201:" + DISCONNECTED)
+    ten = fitted.design_shots(candidates, 10)
+    assert ten == fitted.design_shots(candidates, 10)  # deterministic
+    assert fitted.design_shots(candidates, 4) == ten[:4]  # nested: a prefix of the larger design
+    assert len(set(ten)) == 10 and set(ten) <= set(candidates)
+    assert "nasbench201:" + DISCONNECTED not in ten
+    with pytest.raises(DataError, match="cannot choose"):
+        fitted.design_shots(candidates[:3], 5)
+
+
+def test_design_shots_never_reads_the_target_device(
+    fitted: LatencyPredictor, help_nb201: pd.DataFrame
+) -> None:
+    import copy
+
+    candidates = ["nasbench201:" + a for a in help_nb201["arch"].unique()[160:240]]
+    before = fitted.design_shots(candidates, 8)
+    # Adapting to a new device (its latencies) changes nothing in the design.
+    est = copy.deepcopy(fitted)
+    est.adapt(candidates[:5], [1.0, 2.0, 3.0, 4.0, 5.0], device="new_board")
+    assert est.design_shots(candidates, 8) == before

@@ -87,3 +87,23 @@ def test_missing_and_garbage_files(tmp_path: Path) -> None:
     junk.write_bytes(b"not a zip")
     with pytest.raises(InputError):
         load_predictor(junk)
+
+
+def test_designed_shot_scores_round_trip_and_1_0_files_still_load(
+    saved: tuple, tmp_path: Path
+) -> None:
+    est, path, test = saved
+    assert est.fewshot_design_scores_  # calibrated on simulated designed shots
+    again = load_predictor(path)
+    assert sorted(again.fewshot_design_scores_) == sorted(est.fewshot_design_scores_)
+
+    def as_1_0(doc: dict) -> None:
+        doc.update(format_version="1.0")
+        doc.pop("fewshot_design_shots")
+
+    old = load_predictor(_rewrite(path, tmp_path / "old.zip", as_1_0))
+    assert old.fewshot_design_scores_ == {}
+    models = ("nasbench201:" + test["arch"].drop_duplicates()).tolist()[:8]
+    old.adapt(models, np.linspace(1.0, 2.0, 8), device="board", designed=True)  # falls back
+    lo, hi = old.predict_interval([(models[0], "board")])[0]
+    assert 0 < lo < hi < np.inf

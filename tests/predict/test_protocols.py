@@ -135,3 +135,40 @@ def test_multi_space_table_needs_a_space(help_nb201: pd.DataFrame, tiny: dict) -
     )
     with pytest.raises(ConfigError, match="pick one with --space"):
         evaluate(LatencyTable.from_frame(two), train_size=10, params=tiny)
+
+
+def test_fewshot_design_shots_do_not_depend_on_target_latencies(
+    table: LatencyTable, tiny: dict
+) -> None:
+    """The designed shots come from the training devices only: scrambling the target's
+    latencies leaves the chosen models (and so the measurement count) unchanged."""
+    import dataclasses
+
+    kwargs = {"target_device": "gold_6226", "shots": 6, "seeds": 1, "query": (100, 239)}
+    a = fewshot(table, params=tiny, max_train_models=150, **kwargs)
+    frame = table.frame.copy()
+    tgt = frame["device"] == "gold_6226"
+    rng = np.random.default_rng(0)
+    frame.loc[tgt, "latency_ms"] = rng.permutation(frame.loc[tgt, "latency_ms"].to_numpy())
+    b = fewshot(
+        dataclasses.replace(table, frame=frame), params=tiny, max_train_models=150, **kwargs
+    )
+    assert a.shot_selection == b.shot_selection == "design"
+    assert a.measurements_used == b.measurements_used == 6
+    assert a.per_seed[0]["shot_models"] == b.per_seed[0]["shot_models"]
+
+
+def test_fewshot_random_shot_selection(table: LatencyTable, tiny: dict) -> None:
+    report = fewshot(
+        table,
+        target_device="gold_6226",
+        shots=5,
+        seeds=1,
+        query=(100, 239),
+        params=tiny,
+        max_train_models=150,
+        shot_selection="random",
+    )
+    assert report.shot_selection == "random" and report.measurements_used == 5
+    with pytest.raises(ConfigError, match="shot_selection"):
+        fewshot(table, target_device="gold_6226", shots=5, params=tiny, shot_selection="best")

@@ -137,7 +137,15 @@ def fewshot_cmd(
         ..., "--target-device", help="Device left out of training and adapted to."
     ),
     shots: int = typer.Option(..., "--shots", help="Measured target models used to adapt."),
-    seeds: int = typer.Option(3, "--seeds", help="Random shot draws to average over."),
+    seeds: int = typer.Option(
+        3, "--seeds", help="Seeds to average over (training subsample; random shot draws)."
+    ),
+    shot_selection: str = typer.Option(
+        "design",
+        "--shot-selection",
+        help="How the shots are chosen: 'design' (I-optimal on the factors learned from the "
+        "training devices, outside the --query range; no target latency is read) or 'random'.",
+    ),
     query: str | None = typer.Option(
         None,
         "--query",
@@ -172,12 +180,14 @@ def fewshot_cmd(
             space=space,
             max_train_models=max_train_models,
             progress=progress,
+            shot_selection=shot_selection,
         )
     if as_json:
         print_json(report.to_dict())
         return
     console.print(
-        f"{report.target_device}: {report.shots} shots ({report.measurements_used} target "
+        f"{report.target_device}: {report.shots} {report.shot_selection} shots "
+        f"({report.measurements_used} target "
         f"measurements in total), {report.n_query} query models, {report.seeds} seed(s)\n"
         f"spearman {report.spearman_mean:.4f} ± {report.spearman_std:.4f}   "
         f"acc10 {report.acc10_mean:.3f}   coverage90 {report.coverage90_mean:.3f} "

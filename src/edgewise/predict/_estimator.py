@@ -194,6 +194,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         use_shared = self.share and len(self.devices_) >= 2
         shared_oof = np.full(len(models), np.nan)
         calib: dict[int, list[np.ndarray]] = {k: [] for k in FEWSHOT_CALIBRATION}
+        calib_design: dict[int, list[np.ndarray]] = {k: [] for k in FEWSHOT_CALIBRATION}
         if use_shared:
             for k in range(self.cv_folds):
                 tr = main & (fold != k)
@@ -209,7 +210,9 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                     rows = te & (dev_arr == d)
                     if rows.any():
                         shared_oof[rows] = sf.predict(u[rows], d)
-                    _simulate_fewshot(sf, u, np.flatnonzero(rows & main), y_log, rng, calib)
+                    _simulate_fewshot(
+                        sf, u, np.flatnonzero(rows & main), y_log, rng, calib, calib_design
+                    )
             self.shared_ = SharedFactors(n_factors=self.n_factors, params=params).fit(
                 f_models, model_idx[main], dev_idx[main], y_log[main], self.devices_
             )
@@ -264,6 +267,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             self.device_models_[d] = dm
 
         self.fewshot_scores_ = {k: np.concatenate(v) for k, v in calib.items() if v}
+        self.fewshot_design_scores_ = {k: np.concatenate(v) for k, v in calib_design.items() if v}
         self.n_features_in_ = int(f.shape[1])
         return self
 
@@ -345,8 +349,47 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return np.exp(log_pred), np.column_stack([np.exp(log_pred - half), np.exp(log_pred + half)])
 
     # -- few-shot -------------------------------------------------------------------
-    def adapt(self, X: Any, y: Any, *, device: str) -> LatencyPredictor:  # noqa: N803
-        """Add ``device`` from a few measured models (few-shot); returns ``self``."""
+    def design_shots(self, models: Sequence[str], k: int) -> list[str]:
+        """The ``k`` of ``models`` to measure on a new device before :meth:`adapt`, in order.
+
+        A greedy I-optimal design on the shared factors (``SharedFactors.design``): it
+        reads only the graphs and what was learned from the training devices, never a
+        latency of the new device, so the same candidates always give the same shots,
+        and the first ``j`` of a ``k``-design are the ``j``-design. Graphs whose output
+        does not depend on their input are skipped (adapt does not use them).
+
+        >>> shots = p.design_shots(candidate_models, 20)              # doctest: +SKIP
+        >>> p.adapt(shots, measure(shots), device="my-board")         # doctest: +SKIP
+        """
+        self._check_fitted()
+        if self.shared_ is None:
+            raise ConfigError(
+                "few-shot adaptation needs a predictor trained with sharing on at least two devices"
+            )
+        names = list(dict.fromkeys(str(m) for m in models))
+        fb, f, _ = self._features(names)
+        live = np.flatnonzero(fb.connected)
+        if not 1 <= k <= live.size:
+            raise DataError(
+                f"cannot choose {k} shots from {live.size} candidate models whose output "
+                "depends on their input"
+            )
+        picked = self.shared_.design(self.shared_.factors(f[live]), k)
+        return [names[live[i]] for i in picked]
+
+    def adapt(
+        self,
+        X: Any,  # noqa: N803
+        y: Any,
+        *,
+        device: str,
+        designed: bool = False,
+    ) -> LatencyPredictor:
+        """Add ``device`` from a few measured models (few-shot); returns ``self``.
+
+        Pass ``designed=True`` when the models are a prefix of :meth:`design_shots`: the
+        intervals then use scores calibrated on designed shots (designed shots are
+        high-leverage, so their leave-one-out scale differs from random ones')."""
         self._check_fitted()
         if self.shared_ is None:
             raise ConfigError(
@@ -373,9 +416,11 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             )
         mu, v = self.shared_.adapt(u[con], y_log[con])
         scale = self.shared_.loo_scale(u[con], y_log[con])
-        known = [k for k in self.fewshot_scores_ if k <= int(con.sum())]
-        k = max(known) if known else min(self.fewshot_scores_, default=0)
-        scores = self.fewshot_scores_.get(k, np.zeros(0)) * scale
+        table = getattr(self, "fewshot_design_scores_", {}) if designed else {}
+        table = table or self.fewshot_scores_  # files from format 1.0 have random-shot scores only
+        known = [k for k in table if k <= int(con.sum())]
+        k = max(known) if known else min(table, default=0)
+        scores = table.get(k, np.zeros(0)) * scale
         dm = DeviceModel(
             name=device,
             pipelines=[],
@@ -439,10 +484,22 @@ def _simulate_fewshot(
     y_log: np.ndarray,
     rng: np.random.Generator,
     out: dict[int, list[np.ndarray]],
+    out_design: dict[int, list[np.ndarray]],
 ) -> None:
     """Adapt ``sf`` to one device from k of its held-out models; collect |log error| on
     the others divided by the device's leave-one-out scale on its k shots (normalised
-    few-shot interval calibration, with models unseen by ``sf``)."""
+    few-shot interval calibration, with models unseen by ``sf``). ``out`` gets random
+    shots (two draws), ``out_design`` the prefixes of one design (:meth:`design_shots`)."""
+    ks = [k for k in FEWSHOT_CALIBRATION if rows.size >= k + 5]
+    if ks:
+        order = rows[sf.design(u[rows], max(ks), n_reference=300)]
+        for k in ks:
+            pick = order[:k]
+            rest = np.setdiff1d(rows, pick)
+            rest = rng.choice(rest, size=min(rest.size, 120), replace=False)
+            mu, v = sf.adapt(u[pick], y_log[pick])
+            scale = sf.loo_scale(u[pick], y_log[pick])
+            out_design[k].append(np.abs(mu + u[rest] @ v - y_log[rest]) / scale)
     for k in FEWSHOT_CALIBRATION:
         if rows.size < k + 5:
             continue

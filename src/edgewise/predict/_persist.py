@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from edgewise.predict._estimator import LatencyPredictor
 
 FORMAT = "edgewise-latency-predictor"
-#: Bump the major number when old files can no longer be read.
-FORMAT_VERSION = "1.0"
+#: Bump the major number when old files can no longer be read. 1.1 adds the few-shot
+#: interval scores of designed shots (``fewshot_design_*``); 1.0 files still load.
+FORMAT_VERSION = "1.1"
 
 
 def default_path() -> Path:
@@ -84,6 +85,9 @@ def save_predictor(predictor: LatencyPredictor, path: str | Path) -> Path:
         shared = {**state, "booster_files": names}
     for k, scores in predictor.fewshot_scores_.items():
         files[f"arrays/fewshot_{k}.npy"] = _npy(scores)
+    design_scores = getattr(predictor, "fewshot_design_scores_", {})
+    for k, scores in design_scores.items():
+        files[f"arrays/fewshot_design_{k}.npy"] = _npy(scores)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -96,6 +100,7 @@ def save_predictor(predictor: LatencyPredictor, path: str | Path) -> Path:
         "devices": devices,
         "shared": shared,
         "fewshot_shots": sorted(predictor.fewshot_scores_),
+        "fewshot_design_shots": sorted(design_scores),
     }
     manifest["params"]["pipelines"] = list(manifest["params"]["pipelines"])
     tmp = out.with_name(out.name + ".tmp")
@@ -184,6 +189,10 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
             pred.fewshot_scores_ = {
                 int(k): _load_npy(zf, f"arrays/fewshot_{k}.npy")
                 for k in manifest.get("fewshot_shots", [])
+            }
+            pred.fewshot_design_scores_ = {  # absent from 1.0 files: adapt falls back
+                int(k): _load_npy(zf, f"arrays/fewshot_design_{k}.npy")
+                for k in manifest.get("fewshot_design_shots", [])
             }
             pred.n_features_in_ = int(pred.feature_mask_.sum())
     except ModelError:

@@ -99,10 +99,7 @@ class SharedFactors:
         """
         if u.shape[0] == 0:
             raise ConfigError("adapting to a device needs at least one measurement")
-        w = np.column_stack([self.mu, self.v])
-        mean = w.mean(axis=0)
-        cov = np.cov(w.T) if w.shape[0] > 1 else np.eye(w.shape[1])
-        cov = np.atleast_2d(cov) + 1e-6 * np.eye(w.shape[1])
+        mean, cov = self.prior()
         phi = np.column_stack([np.ones(u.shape[0]), u])
         noise = max(self.noise_var, 1e-8)
         prec = np.linalg.inv(cov)
@@ -110,13 +107,48 @@ class SharedFactors:
         post = np.linalg.solve(a, phi.T @ y_log / noise + prec @ mean)
         return float(post[0]), post[1:]
 
+    def prior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of the training devices' ``(mu, v)``: the prior of a new device."""
+        w = np.column_stack([self.mu, self.v])
+        cov = np.cov(w.T) if w.shape[0] > 1 else np.eye(w.shape[1])
+        return w.mean(axis=0), np.atleast_2d(cov) + 1e-6 * np.eye(w.shape[1])
+
+    def design(self, u: np.ndarray, k: int, *, n_reference: int = 2000) -> list[int]:
+        """Which ``k`` rows of ``u`` (candidate models' factors) to measure on a new device,
+        in order of choice.
+
+        Greedy I-optimal design for :meth:`adapt`: each step takes the candidate that most
+        reduces the posterior predictive variance of ``log t`` averaged over the candidates
+        (an evenly spaced subset of at most ``n_reference`` of them), under the prior of
+        :meth:`prior` and the training residual variance. It uses only the training
+        devices, never a measurement of the new device; it is deterministic, and the first
+        ``j`` of a ``k``-design are the ``j``-design.
+
+        >>> sf.design(sf.factors(features_of_candidates), 10)   # doctest: +SKIP
+        """
+        n = u.shape[0]
+        if not 1 <= k <= n:
+            raise ConfigError(f"cannot choose {k} shots from {n} candidates")
+        phi = np.column_stack([np.ones(n), u])
+        ref = phi[np.linspace(0, n - 1, min(n, n_reference)).round().astype(int)]
+        _, sigma = self.prior()
+        sigma = sigma / max(self.noise_var, 1e-8)  # posterior covariance, in noise units
+        chosen: list[int] = []
+        for _ in range(k):
+            pa = phi @ sigma
+            gain = ((ref @ sigma @ phi.T) ** 2).sum(axis=0) / (1.0 + np.einsum("ij,ij->i", pa, phi))
+            gain[chosen] = -np.inf
+            c = int(np.argmax(gain))
+            chosen.append(c)
+            sx = sigma @ phi[c]
+            sigma = sigma - np.outer(sx, sx) / (1.0 + phi[c] @ sx)
+        return chosen
+
     def loo_scale(self, u: np.ndarray, y_log: np.ndarray, *, floor: float = 0.02) -> float:
         """RMS leave-one-out log error of :meth:`adapt` on its own shots (at least
         ``floor``): how noisy the device looks from the few measurements we have."""
         mu, v = self.adapt(u, y_log)
-        w = np.column_stack([self.mu, self.v])
-        cov = np.cov(w.T) if w.shape[0] > 1 else np.eye(w.shape[1])
-        cov = np.atleast_2d(cov) + 1e-6 * np.eye(w.shape[1])
+        _, cov = self.prior()
         phi = np.column_stack([np.ones(u.shape[0]), u])
         noise = max(self.noise_var, 1e-8)
         a = phi.T @ phi / noise + np.linalg.inv(cov)
