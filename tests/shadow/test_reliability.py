@@ -8,13 +8,15 @@ against its baseline is a benchmark matter (benchmarks/shadow_serving.py).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -142,66 +144,92 @@ def test_broken_candidates_never_fail_production(faulty: tuple[ShadowServer, Sto
     assert by["garbage"]["rule"] == "fail:agreement"
 
 
-def test_sigkill_gateway_keeps_every_flushed_record(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
-    prod = model_path("mlp-tiny")
-    db = f"sqlite:///{tmp_path / 'kill.db'}"
-    env = {**os.environ, "EDGEWISE_DB": db}
-    flush = 0.2
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edgewise",
-            "shadow",
-            "serve",
-            "--production",
-            str(prod),
-            "--candidate",
-            str(prod),
-            "--port",
-            "0",
-            "--json",
-            "--flush-interval",
-            str(flush),
-        ],
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
-    try:
-        lines = []
+@dataclass
+class CliGateway:
+    """``edgewise shadow serve`` running in its own process, and what it printed."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    workers: list[int]  # production's and the candidate's worker pids
+
+
+@pytest.fixture
+def cli_gateway(model_path) -> Iterator[Callable[..., CliGateway]]:  # type: ignore[no-untyped-def]
+    """Start ``edgewise shadow serve --production M --candidate M`` (mlp-tiny) as a real
+    process; every one still running at teardown is killed."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*, flush_interval_s: float, env: dict[str, str]) -> CliGateway:
+        prod = str(model_path("mlp-tiny"))
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "edgewise",
+                "shadow",
+                "serve",
+                "--production",
+                prod,
+                "--candidate",
+                prod,
+                "--port",
+                "0",
+                "--json",
+                "--flush-interval",
+                str(flush_interval_s),
+            ],
+            stdout=subprocess.PIPE,
+            env={**os.environ, **env},
+            text=True,
+        )
+        started.append(proc)
         assert proc.stdout is not None
+        lines: list[str] = []
         while not "".join(lines).rstrip().endswith("}"):
             line = proc.stdout.readline()
             assert line, "the gateway exited before it was ready"
             lines.append(line)
-        import json
-
         url = json.loads("".join(lines))["url"]
         status = httpx.get(f"{url}/shadow/status").json()
         workers = [
             status["production"]["replica"]["pid"],
             status["candidates"][0]["replica"]["pid"],
         ]
-        x = np.zeros((1, 256), np.float32)
-        n = 150
-        with httpx.Client(base_url=url) as c:
-            for _ in range(n):
-                assert c.post("/v2/models/mlp-tiny/infer", json=_body(x)).status_code == 200
-        time.sleep(3 * flush)  # every record is now older than the flush interval
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
+        return CliGateway(proc=proc, url=url, workers=workers)
+
+    yield start
+    for proc in started:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+
+
+def _send(url: str, n: int) -> None:
+    x = np.zeros((1, 256), np.float32)
+    with httpx.Client(base_url=url) as c:
+        for _ in range(n):
+            assert c.post("/v2/models/mlp-tiny/infer", json=_body(x)).status_code == 200
+
+
+def test_sigkill_gateway_keeps_every_flushed_record(
+    tmp_path: Path, cli_gateway: Callable[..., CliGateway]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'kill.db'}"
+    flush = 0.2
+    gw = cli_gateway(flush_interval_s=flush, env={"EDGEWISE_DB": db})
+    n = 150
+    _send(gw.url, n)
+    time.sleep(3 * flush)  # every record is now older than the flush interval
+    gw.proc.send_signal(signal.SIGKILL)
+    gw.proc.wait(timeout=10)
     store = Store(db)  # opens cleanly (and migrates nothing)
     runs = store.list_shadow_runs()
     assert len(runs) == 1
     assert store.count_shadow_pairs(runs[0].id) == n  # type: ignore[arg-type]
     store.close()
-    # the workers notice the gateway is gone and exit by themselves
+    # the workers (and the recorder) notice the gateway is gone and exit by themselves
     deadline = time.monotonic() + 10
-    alive = list(workers)
+    alive = list(gw.workers)
     while alive and time.monotonic() < deadline:
         alive = [p for p in alive if _running(p)]
         time.sleep(0.05)
@@ -294,65 +322,20 @@ def test_a_killed_production_worker_is_restarted(tmp_path: Path, model_path) -> 
         assert status["candidates"][0]["replica"]["alive"]
 
 
-def test_sigterm_drains_flushes_and_cleans_up(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
-    import json
-
-    prod = model_path("mlp-tiny")
+def test_sigterm_drains_flushes_and_cleans_up(
+    tmp_path: Path, cli_gateway: Callable[..., CliGateway]
+) -> None:
     db = f"sqlite:///{tmp_path / 'term.db'}"
     home = tmp_path / "home"
-    env = {**os.environ, "EDGEWISE_DB": db, "EDGEWISE_HOME": str(home)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edgewise",
-            "shadow",
-            "serve",
-            "--production",
-            str(prod),
-            "--candidate",
-            str(prod),
-            "--port",
-            "0",
-            "--json",
-            "--flush-interval",
-            "30",
-        ],
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        while not "".join(lines).rstrip().endswith("}"):
-            line = proc.stdout.readline()
-            assert line, "the gateway exited before it was ready"
-            lines.append(line)
-        url = json.loads("".join(lines))["url"]
-        assert (home / "shadow" / "mlp-tiny.json").is_file()
-        status = httpx.get(f"{url}/shadow/status").json()
-        workers = [
-            status["production"]["replica"]["pid"],
-            status["candidates"][0]["replica"]["pid"],
-        ]
-        n = 60
-        with httpx.Client(base_url=url) as c:
-            for _ in range(n):
-                assert (
-                    c.post(
-                        "/v2/models/mlp-tiny/infer", json=_body(np.zeros((1, 256), np.float32))
-                    ).status_code
-                    == 200
-                )
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    gw = cli_gateway(flush_interval_s=30, env={"EDGEWISE_DB": db, "EDGEWISE_HOME": str(home)})
+    assert (home / "shadow" / "mlp-tiny.json").is_file()
+    n = 60
+    _send(gw.url, n)
+    gw.proc.send_signal(signal.SIGTERM)
+    assert gw.proc.wait(timeout=60) == 0
     store = Store(db)
     # the flush interval is 30 s, so only the shutdown flush can have written these
     assert store.count_shadow_pairs(store.list_shadow_runs()[0].id) == n  # type: ignore[arg-type]
     store.close()
     assert not (home / "shadow" / "mlp-tiny.json").exists()
-    assert not [p for p in workers if _running(p)]
+    assert not [p for p in gw.workers if _running(p)]

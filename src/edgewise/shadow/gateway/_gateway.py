@@ -333,7 +333,11 @@ class ShadowGateway:
                     down |= 1 << cand.slot  # censored as unavailable: evidence, not overload
                     continue
                 if replica.in_flight >= self.config.queue_size:
-                    cand.dropped += 1
+                    if isinstance(replica, WorkerReplica) and replica.overdue(self._timeout_s):
+                        cand.mirrored += 1  # full of copies it never answered: evidence
+                        down |= 1 << cand.slot
+                    else:
+                        cand.dropped += 1  # busy: overload, not evidence
                     continue
                 cand.mirrored += 1
                 lag = time.perf_counter_ns() - t_prod

@@ -182,6 +182,8 @@ class RecorderLink:
             await asyncio.wait_for(asyncio.shield(self._ready), timeout_s)
         except TimeoutError:
             raise ConfigError(f"the shadow recorder did not start in {timeout_s:g} s") from None
+        if not self.alive:
+            raise ConfigError("the shadow recorder exited (see stderr)")
 
     def _on_stats(self, stats: dict[str, Any]) -> None:
         if self._ready is not None and not self._ready.done():
@@ -226,7 +228,7 @@ class RecorderLink:
     def _on_lost(self) -> None:
         self.alive = False
         if self._ready is not None and not self._ready.done():
-            self._ready.set_exception(ConfigError("the shadow recorder exited (see stderr)"))
+            self._ready.set_result(None)  # wait_ready sees ``alive`` is False
         if self._final is not None and not self._final.done():
             self._final.set_result(None)
 

@@ -8,6 +8,7 @@ failure resolves it with :class:`ReplicaFailure`, whose ``outcome`` (``timeout``
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import mmap
 import os
@@ -99,6 +100,8 @@ class WorkerReplica:
         self.recorder = recorder
         self._counter: mmap.mmap | None = None
         self.mirrored_sent = 0
+        #: Send times (monotonic s) of mirrored copies not known to be answered.
+        self._mirror_times: collections.deque[float] = collections.deque()
         self.nice = nice
         self.model = model
         self.cpus = tuple(cpus)
@@ -123,6 +126,14 @@ class WorkerReplica:
         """Requests sent and not answered yet (mirrored ones included)."""
         done = _COUNTER.unpack_from(self._counter)[0] if self._counter is not None else 0
         return len(self._pending) + self.mirrored_sent - done
+
+    def overdue(self, timeout_s: float) -> bool:
+        """Whether the oldest unanswered mirrored copy is older than ``timeout_s``."""
+        times = self._mirror_times
+        done = _COUNTER.unpack_from(self._counter)[0] if self._counter is not None else 0
+        for _ in range(len(times) - (self.mirrored_sent - done)):
+            times.popleft()
+        return bool(times) and time.monotonic() - times[0] > timeout_s
 
     def clone(self) -> WorkerReplica:
         """A fresh, unstarted replica with the same model and settings (for a restart)."""
@@ -275,6 +286,7 @@ class WorkerReplica:
             return False
         self.sent += 1
         self.mirrored_sent += 1
+        self._mirror_times.append(time.monotonic())
         transport.writelines(wire.retarget(parts, flags=wire.TO_RECORDER, lag_ns=lag_ns))
         return True
 
