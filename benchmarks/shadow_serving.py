@@ -13,9 +13,19 @@ client (tritonclient.http, binary tensors and JSON), at two input sizes (mlp-tin
   edgewise dependency; install it in a throwaway venv).
 
 Rounds are interleaved (every server and mode once per round) so machine noise hits
-all alike; each cell reports the median over rounds. Server CPU per request is the
-server process's own user+system time over the requests it answered (for the
-gateway: the gateway process alone, then its worker processes separately).
+all alike; each cell reports the median over rounds, and each target is the median
+over rounds of the ratio measured within one round (gateway+mirror vs gateway in
+the same round). Server CPU per request is the server process's own user+system
+time over the requests it answered (for the gateway: the gateway process alone,
+then its replica workers and its recorder process separately).
+
+Why these two models: the issue's reference point is "a model of about 1 ms" that
+KServe serves at about 70 req/s; KServe's cost is turning the binary input into
+Python lists, so it grows with the input. cnn-small (48 KiB input, about 1-1.8 ms
+of compute here) is that case, and the >= 4x target is read on it. mlp-tiny (1 KiB
+input, about 0.25 ms) is the second input size; on it KServe is cheap and 4x would
+need a sub-0.6 ms round trip through a Python client, so it is reported, not
+targeted.
 
     python benchmarks/shadow_serving.py --kserve-python /tmp/kserve-venv/bin/python \\
         [--rounds 3] [--seconds 4] [--requests 4000] [--concurrency 1]
@@ -132,17 +142,20 @@ class Server:
             os.kill(pid, signal.SIGKILL if fault == "killed" else signal.SIGSTOP)
             self.stopped_pid = pid if fault == "hung" else None
 
-    def cpu_s(self) -> tuple[float, float]:
-        """(this process, its child processes) user+system seconds so far."""
+    def cpu_s(self) -> tuple[float, float, float]:
+        """(this process, its replica workers, its recorder) user+system seconds so far."""
         own = self.ps.cpu_times()
-        kids = 0.0
+        kids = rec = 0.0
         for child in self.ps.children(recursive=True):
             try:
                 t = child.cpu_times()
-                kids += t.user + t.system
+                if any("_recorder" in part for part in child.cmdline()):
+                    rec += t.user + t.system
+                else:
+                    kids += t.user + t.system
             except psutil.NoSuchProcess:
                 pass
-        return own.user + own.system, kids
+        return own.user + own.system, kids, rec
 
     stopped_pid: int | None = None
 
@@ -206,7 +219,7 @@ def run_load(
     _client_loop(
         server.url, server.name, x, inp_name, out_name, binary, time.perf_counter() + 5, 50, warm
     )
-    cpu0, kids0 = server.cpu_s()
+    cpu0, kids0, rec0 = server.cpu_s()
     per_thread: list[list[float]] = [[] for _ in range(concurrency)]
     deadline = time.perf_counter() + seconds
     t0 = time.perf_counter()
@@ -232,7 +245,7 @@ def run_load(
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    cpu1, kids1 = server.cpu_s()
+    cpu1, kids1, rec1 = server.cpu_s()
     lat = np.concatenate([np.asarray(p) for p in per_thread])
     n = lat.size
     return {
@@ -243,6 +256,7 @@ def run_load(
         "p99_ms": float(np.percentile(lat, 99)),
         "server_cpu_ms_per_req": (cpu1 - cpu0) * 1e3 / n,
         "worker_cpu_ms_per_req": (kids1 - kids0) * 1e3 / n,
+        "recorder_cpu_ms_per_req": (rec1 - rec0) * 1e3 / n,
     }
 
 
@@ -329,23 +343,32 @@ def main() -> None:
             s for s in summary if s["model"] == m and s["server"] == k and s["mode"] == mode
         )
 
+    def paired(m: str, mode: str, key: str, a: str, b: str) -> float:
+        """Median over rounds of (server b / server a) for ``key``, within each round."""
+        ra, rb = cells[(m, a, mode)], cells[(m, b, mode)]
+        return statistics.median(y[key] / x[key] for x, y in zip(ra, rb, strict=True))
+
     targets = []
     for m in meta:
         for mode in args.modes.split(","):
-            g, gm, ks = (
-                cell(m, "gateway", mode),
-                cell(m, "gateway+mirror", mode),
-                cell(m, "kserve", mode),
-            )
+            g, gm = cell(m, "gateway", mode), cell(m, "gateway+mirror", mode)
             targets.append(
                 {
                     "model": m,
                     "mode": mode,
-                    "mirror_throughput_cost_pct": 100 * (1 - gm["rps"] / g["rps"]),
-                    "mirror_p99_cost_pct": 100 * (gm["p99_ms"] / g["p99_ms"] - 1),
-                    "mirror_vs_kserve_throughput_x": gm["rps"] / ks["rps"],
+                    "mirror_throughput_cost_pct": 100
+                    * (1 - paired(m, mode, "rps", "gateway", "gateway+mirror")),
+                    "mirror_p99_cost_pct": 100
+                    * (paired(m, mode, "p99_ms", "gateway", "gateway+mirror") - 1),
+                    "mirror_p50_cost_pct": 100
+                    * (paired(m, mode, "p50_ms", "gateway", "gateway+mirror") - 1),
+                    "mirror_vs_kserve_throughput_x": paired(
+                        m, mode, "rps", "kserve", "gateway+mirror"
+                    ),
+                    "gateway_vs_kserve_throughput_x": paired(m, mode, "rps", "kserve", "gateway"),
                     "gateway_cpu_ms_per_req": g["server_cpu_ms_per_req"],
                     "gateway_mirror_cpu_ms_per_req": gm["server_cpu_ms_per_req"],
+                    "recorder_cpu_ms_per_req": gm["recorder_cpu_ms_per_req"],
                 }
             )
     doc = {
@@ -370,27 +393,30 @@ def main() -> None:
         f"(shared with other work), end {os.getloadavg()[0]:.2f}. Client: tritonclient.http, concurrency "
         f"{args.concurrency}, up to {args.requests} requests or {args.seconds:g} s per cell, {args.rounds} interleaved "
         "rounds; medians over rounds. Server CPU: the server process's own CPU time per request "
-        "(for the gateway, its worker processes are listed separately).",
+        "(for the gateway, its replica workers and its recorder process are listed separately). "
+        "Target columns are medians over rounds of ratios measured within one round.",
         "",
-        "| model (input) | server | mode | req/s | p50 ms | p99 ms | server CPU ms/req | worker CPU ms/req |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| model (input) | server | mode | req/s | p50 ms | p99 ms | server CPU ms/req | worker CPU ms/req | recorder CPU ms/req |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in sorted(summary, key=lambda s: (s["model"], SERVERS.index(s["server"]), s["mode"])):
         lines.append(
             f"| {s['model']} ({meta[s['model']]['input_bytes']} B) | {s['server']} | {s['mode']} | {s['rps']:.1f} | "
-            f"{s['p50_ms']:.3f} | {s['p99_ms']:.3f} | {s['server_cpu_ms_per_req']:.3f} | {s['worker_cpu_ms_per_req']:.3f} |"
+            f"{s['p50_ms']:.3f} | {s['p99_ms']:.3f} | {s['server_cpu_ms_per_req']:.3f} | "
+            f"{s['worker_cpu_ms_per_req']:.3f} | {s['recorder_cpu_ms_per_req']:.3f} |"
         )
     lines += [
         "",
         "## Targets",
         "",
-        "| model | mode | mirroring cost: throughput | mirroring cost: p99 | gateway+mirror / KServe throughput | gateway CPU ms/req (alone / mirroring) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| model | mode | mirroring cost: throughput | mirroring cost: p99 | mirroring cost: p50 | gateway+mirror / KServe throughput | gateway / KServe | gateway CPU ms/req (alone / mirroring) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for t in targets:
         lines.append(
             f"| {t['model']} | {t['mode']} | {t['mirror_throughput_cost_pct']:+.1f}% (target <= 10%) | "
-            f"{t['mirror_p99_cost_pct']:+.1f}% (target <= 10%) | {t['mirror_vs_kserve_throughput_x']:.2f}x (target >= 4x) | "
+            f"{t['mirror_p99_cost_pct']:+.1f}% (target <= 10%) | {t['mirror_p50_cost_pct']:+.1f}% | "
+            f"{t['mirror_vs_kserve_throughput_x']:.2f}x (target >= 4x) | {t['gateway_vs_kserve_throughput_x']:.2f}x | "
             f"{t['gateway_cpu_ms_per_req']:.3f} / {t['gateway_mirror_cpu_ms_per_req']:.3f} (target <= 2) |"
         )
     lines += ["", "Mirrored candidate at the end of each model's run:", ""]
