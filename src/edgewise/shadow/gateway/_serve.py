@@ -166,8 +166,9 @@ def serve_forever(
     from edgewise.shadow.gateway._http import create_app
 
     _GracefulServer = _graceful_server_class()
-    # The writer thread (agreement, judge, store) must not hold the GIL for the
-    # default 5 ms while a request waits on the event loop.
+    # Pairing, judging and store writes run in the recorder process; the only other
+    # thread here writes records shipped back for an in-memory store, and it must not
+    # hold the GIL for the default 5 ms while a request waits on the event loop.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gateway = ShadowGateway(config, store=store)
     token = api_token() or ""
