@@ -79,6 +79,15 @@ def main() -> None:
     if fs:
         print("\n### Few-shot (HELP protocol)\n")
         print(f"`{fs['command']}` ({fs['elapsed_s']:.0f} s)\n")
+        sel = sorted({r.get("shot_selection", "random") for v in fs["devices"].values() for r in v})
+        used = sorted(
+            {(r["shots"], r["measurements_used"]) for v in fs["devices"].values() for r in v}
+        )
+        print(
+            f"Shots: {', '.join(sel)}; target measurements used in total: "
+            + ", ".join(f"K={k}: {m}" for k, m in used)
+            + ".\n"
+        )
         shots = sorted({r["shots"] for v in fs["devices"].values() for r in v})
         print(
             "| device | "
