@@ -134,6 +134,12 @@ class Server:
         )
         _wait_ready(self.url, name, self.proc)
         self.ps = psutil.Process(self.proc.pid)
+        self.candidate_pid: int | None = None
+        if kind.startswith("gateway+mirror"):
+            import httpx
+
+            st = httpx.get(f"{self.url}/shadow/status").json()
+            self.candidate_pid = st["candidates"][0]["replica"]["pid"]
         fault = kind.partition(":")[2]
         if fault in ("killed", "hung"):  # real signals on the candidate's worker process
             import httpx
@@ -156,6 +162,19 @@ class Server:
             except psutil.NoSuchProcess:
                 pass
         return own.user + own.system, kids, rec
+
+    def candidate_wait_s(self) -> float:
+        """Seconds the candidate worker's threads have spent runnable but not running."""
+        if self.candidate_pid is None:
+            return 0.0
+        total = 0
+        try:
+            for tid in os.listdir(f"/proc/{self.candidate_pid}/task"):
+                with open(f"/proc/{self.candidate_pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        return total / 1e9
 
     stopped_pid: int | None = None
 
@@ -220,6 +239,7 @@ def run_load(
         server.url, server.name, x, inp_name, out_name, binary, time.perf_counter() + 5, 50, warm
     )
     cpu0, kids0, rec0 = server.cpu_s()
+    wait0, busy0, own0 = server.candidate_wait_s(), _busy_s(), _own_cpu_s()
     per_thread: list[list[float]] = [[] for _ in range(concurrency)]
     deadline = time.perf_counter() + seconds
     t0 = time.perf_counter()
@@ -246,8 +266,10 @@ def run_load(
         t.join()
     wall = time.perf_counter() - t0
     cpu1, kids1, rec1 = server.cpu_s()
+    wait1, busy1, own1 = server.candidate_wait_s(), _busy_s(), _own_cpu_s()
     lat = np.concatenate([np.asarray(p) for p in per_thread])
     n = lat.size
+    ours = (cpu1 - cpu0) + (kids1 - kids0) + (rec1 - rec0) + (own1 - own0)
     return {
         "requests": int(n),
         "seconds": wall,
@@ -257,7 +279,21 @@ def run_load(
         "server_cpu_ms_per_req": (cpu1 - cpu0) * 1e3 / n,
         "worker_cpu_ms_per_req": (kids1 - kids0) * 1e3 / n,
         "recorder_cpu_ms_per_req": (rec1 - rec0) * 1e3 / n,
+        "candidate_runqueue_wait_ms_per_req": (wait1 - wait0) * 1e3 / n,
+        "other_cpu_pct": max(0.0, 100 * ((busy1 - busy0) - ours) / wall / (os.cpu_count() or 1)),
     }
+
+
+def _busy_s() -> float:
+    """CPU seconds the whole machine's processes have spent busy (all CPUs)."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0)
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process (the client threads)."""
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
 
 
 def main() -> None:
@@ -316,7 +352,9 @@ def main() -> None:
                             print(
                                 f"round {r + 1} {model_name:9s} {server.kind:15s} {mode:6s} "
                                 f"{res['rps']:7.1f} req/s p50 {res['p50_ms']:.3f} p99 {res['p99_ms']:.3f} ms "
-                                f"server cpu {res['server_cpu_ms_per_req']:.3f} ms/req",
+                                f"server cpu {res['server_cpu_ms_per_req']:.3f} ms/req "
+                                f"cand. run-queue wait {res['candidate_runqueue_wait_ms_per_req']:.3f} ms/req "
+                                f"other procs {res['other_cpu_pct']:.0f}% CPU",
                                 flush=True,
                             )
                 mirror = next(s for s in servers if s.kind == "gateway+mirror")
@@ -394,16 +432,20 @@ def main() -> None:
         f"{args.concurrency}, up to {args.requests} requests or {args.seconds:g} s per cell, {args.rounds} interleaved "
         "rounds; medians over rounds. Server CPU: the server process's own CPU time per request "
         "(for the gateway, its replica workers and its recorder process are listed separately). "
-        "Target columns are medians over rounds of ratios measured within one round.",
+        "Target columns are medians over rounds of ratios measured within one round. "
+        "Candidate run-queue wait: time the mirrored candidate's worker threads were runnable but "
+        "not running (/proc schedstat), per request. Other processes' CPU: the machine's busy CPU "
+        "time during the cell minus the server's and the client's, as a share of all CPUs.",
         "",
-        "| model (input) | server | mode | req/s | p50 ms | p99 ms | server CPU ms/req | worker CPU ms/req | recorder CPU ms/req |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| model (input) | server | mode | req/s | p50 ms | p99 ms | server CPU ms/req | worker CPU ms/req | recorder CPU ms/req | candidate run-queue wait ms/req | other processes' CPU % |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in sorted(summary, key=lambda s: (s["model"], SERVERS.index(s["server"]), s["mode"])):
         lines.append(
             f"| {s['model']} ({meta[s['model']]['input_bytes']} B) | {s['server']} | {s['mode']} | {s['rps']:.1f} | "
             f"{s['p50_ms']:.3f} | {s['p99_ms']:.3f} | {s['server_cpu_ms_per_req']:.3f} | "
-            f"{s['worker_cpu_ms_per_req']:.3f} | {s['recorder_cpu_ms_per_req']:.3f} |"
+            f"{s['worker_cpu_ms_per_req']:.3f} | {s['recorder_cpu_ms_per_req']:.3f} | "
+            f"{s['candidate_runqueue_wait_ms_per_req']:.3f} | {s['other_cpu_pct']:.0f} |"
         )
     lines += [
         "",

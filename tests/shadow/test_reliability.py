@@ -339,3 +339,60 @@ def test_sigterm_drains_flushes_and_cleans_up(
     store.close()
     assert not (home / "shadow" / "mlp-tiny.json").exists()
     assert not [p for p in gw.workers if _running(p)]
+
+
+def test_a_stopped_recorder_neither_slows_the_candidate_nor_drops(
+    tmp_path: Path, model_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The recorder SIGSTOPped for 1.5 s under load: the candidate worker keeps answering
+    at its own pace (its answers wait in the socket), the gateway's queue bound (a counter
+    the worker bumps, not the recorder) drops nothing, and once the recorder runs again
+    every copy is paired with the candidate's own, unstalled, timing."""
+    prod = model_path("mlp-tiny")
+    cand = tmp_path / "cand.onnx"
+    cand.write_bytes(prod.read_bytes())
+    store = Store(f"sqlite:///{tmp_path / 'stop.db'}")
+    config = ShadowConfig(
+        production=str(prod),
+        candidates=(str(cand),),
+        port=0,
+        queue_size=4,
+        warmup=0,
+        look_every=100_000,
+        candidate_timeout_ms=10_000,
+        flush_interval_s=0.1,
+    )
+    stopped_s = 1.5
+    x = np.zeros((1, 256), np.float32)
+    with ShadowServer(config, store=store, token="t") as server:
+        recorder = server.gateway.recorder
+        assert recorder is not None and recorder._proc is not None
+        pid = recorder._proc.pid
+        n = 0
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                end = time.monotonic() + stopped_s
+                while time.monotonic() < end:
+                    res = c.post("/v2/models/mlp-tiny/infer", json=_body(x))
+                    assert res.status_code == 200
+                    n += 1
+            finally:
+                os.kill(pid, signal.SIGCONT)
+        assert n >= 50
+        assert wait_until(
+            lambda: (s := httpx.get(f"{server.url}/shadow/status").json()["candidates"][0])[
+                "paired"
+            ]
+            == s["mirrored"],
+            timeout_s=20,
+        )
+        status = httpx.get(f"{server.url}/shadow/status").json()
+        run_id = status["run_id"]
+        c0 = status["candidates"][0]
+        assert (c0["dropped"], c0["censored"], c0["mirrored"]) == (0, 0, n)
+    pairs = store.shadow_pairs(run_id)
+    store.close()
+    assert len(pairs) == n and all(p.outcome == "ok" for p in pairs)
+    slowest = max(p.candidate_ms or 0.0 for p in pairs)
+    assert slowest < 0.25 * stopped_s * 1e3, f"the candidate stalled {slowest:.0f} ms"
