@@ -86,6 +86,12 @@ class StoreBase:
         except SQLAlchemyError as exc:
             raise StoreError(f"store error: {exc}".splitlines()[0]) from exc
 
+    @staticmethod
+    def _insert(conn: Connection, table: sa.Table, **values: Any) -> int:
+        """Insert one row stamped with ``created_at``; returns its id."""
+        res = conn.execute(table.insert().values(**values, created_at=_now()))
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
     # -- devices and models ----------------------------------------------------------
     def _upsert_device(self, conn: Connection, device: DeviceRecord) -> int:
         row = conn.execute(sa.select(t.devices.c.id).where(t.devices.c.name == device.name)).first()
@@ -97,8 +103,7 @@ class StoreBase:
         if row is not None:
             conn.execute(t.devices.update().where(t.devices.c.id == row.id).values(**values))
             return int(row.id)
-        res = conn.execute(t.devices.insert().values(name=device.name, created_at=_now(), **values))
-        return int(res.inserted_primary_key[0])  # type: ignore[index]
+        return self._insert(conn, t.devices, name=device.name, **values)
 
     def _upsert_model(self, conn: Connection, model: ModelRecord) -> int:
         row = conn.execute(
@@ -106,8 +111,7 @@ class StoreBase:
         ).first()
         if row is not None:
             return int(row.id)
-        res = conn.execute(t.models.insert().values(**record_values(model), created_at=_now()))
-        return int(res.inserted_primary_key[0])  # type: ignore[index]
+        return self._insert(conn, t.models, **record_values(model))
 
     def add_device(self, device: DeviceRecord) -> int:
         with self._begin() as conn:

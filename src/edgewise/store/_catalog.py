@@ -40,18 +40,16 @@ class CatalogMixin(StoreBase):
             for chip in chip_list:
                 row = existing.get(chip.name)
                 if row is None:
-                    res = conn.execute(
-                        c.insert().values(
-                            name=chip.name,
-                            kind=chip.kind,
-                            vendor=chip.vendor,
-                            origins=sorted(set(chip.origins) | {origin}),
-                            specs=chip.specs,
-                            aliases=sorted(set(chip.aliases)),
-                            created_at=_now(),
-                        )
+                    ids[chip.name] = self._insert(
+                        conn,
+                        c,
+                        name=chip.name,
+                        kind=chip.kind,
+                        vendor=chip.vendor,
+                        origins=sorted(set(chip.origins) | {origin}),
+                        specs=chip.specs,
+                        aliases=sorted(set(chip.aliases)),
                     )
-                    ids[chip.name] = int(res.inserted_primary_key[0])  # type: ignore[index]
                     continue
                 specs = {**(row.specs or {}), **chip.specs}
                 conn.execute(

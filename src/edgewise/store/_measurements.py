@@ -30,27 +30,25 @@ class MeasurementsMixin(StoreBase):
         with self._begin() as conn:
             model_id = self._upsert_model(conn, model)
             device_id = self._upsert_device(conn, device)
-            res = conn.execute(
-                t.measurements.insert().values(
-                    model_id=model_id,
-                    device_id=device_id,
-                    scenario=measurement.scenario,
-                    backend=measurement.backend,
-                    settings=measurement.settings,
-                    queries=measurement.queries,
-                    valid=measurement.valid,
-                    p50_ms=measurement.p50_ms,
-                    p99_ms=measurement.p99_ms,
-                    summary=measurement.summary,
-                    environment=measurement.environment,
-                    latencies=pack_latencies(measurement.latencies_ms),
-                    histogram=measurement.histogram,
-                    loadgen_summary=measurement.loadgen_summary,
-                    loadgen_detail=measurement.loadgen_detail,
-                    created_at=_now(),
-                )
+            return self._insert(
+                conn,
+                t.measurements,
+                model_id=model_id,
+                device_id=device_id,
+                scenario=measurement.scenario,
+                backend=measurement.backend,
+                settings=measurement.settings,
+                queries=measurement.queries,
+                valid=measurement.valid,
+                p50_ms=measurement.p50_ms,
+                p99_ms=measurement.p99_ms,
+                summary=measurement.summary,
+                environment=measurement.environment,
+                latencies=pack_latencies(measurement.latencies_ms),
+                histogram=measurement.histogram,
+                loadgen_summary=measurement.loadgen_summary,
+                loadgen_detail=measurement.loadgen_detail,
             )
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     def _measurement_query(self) -> sa.Select[Any]:
         m, mo, d = t.measurements, t.models, t.devices

@@ -25,10 +25,7 @@ class ShadowMixin(StoreBase):
     def add_shadow_run(self, run: ShadowRunRecord) -> int:
         """Insert a shadow run; returns its id."""
         with self._begin() as conn:
-            res = conn.execute(
-                t.shadow_runs.insert().values(**record_values(run), created_at=_now())
-            )
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
+            return self._insert(conn, t.shadow_runs, **record_values(run))
 
     def list_shadow_runs(self, *, limit: int | None = None) -> list[ShadowRunRecord]:
         """Shadow runs, newest first."""
@@ -107,10 +104,7 @@ class ShadowMixin(StoreBase):
     def add_shadow_verdict(self, run_id: int, verdict: ShadowVerdictRecord) -> int:
         with self._begin() as conn:
             values = record_values(verdict, skip=("id", "created_at", "run_id"))
-            res = conn.execute(
-                t.shadow_verdicts.insert().values(**values, run_id=run_id, created_at=_now())
-            )
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
+            return self._insert(conn, t.shadow_verdicts, **values, run_id=run_id)
 
     def shadow_verdicts(self, run_id: int) -> list[ShadowVerdictRecord]:
         sv = t.shadow_verdicts
@@ -124,10 +118,7 @@ class ShadowMixin(StoreBase):
     def add_deployment(self, event: DeploymentRecord) -> int:
         """Record a deployment event (gate, promote, rollback); returns its id."""
         with self._begin() as conn:
-            res = conn.execute(
-                t.deployments.insert().values(**record_values(event), created_at=_now())
-            )
-            return int(res.inserted_primary_key[0])  # type: ignore[index]
+            return self._insert(conn, t.deployments, **record_values(event))
 
     def list_deployments(
         self,
