@@ -17,6 +17,22 @@ are left out):
 - ``ceiling_acc10``: the acc@10% of a perfect predictor (the true mean) under that noise;
 - ``ceiling_spearman``: Spearman between the measured latencies and the same latencies
   with that noise added again (an approximation of the rank ceiling).
+
+The pairs all have edge 2<-1 = ``none``: smaller, faster networks than the space as a
+whole. Where the noise is heteroscedastic (it grows as latency falls on raspi4), their
+pooled ceiling need not describe the test set, so the ceiling is also computed per
+stratum and reweighted to the test distribution (``strata``):
+- strata are the quintiles, over every architecture with a latency over 0.1 ms (the
+  evaluation's test set is a random subset of those), of a covariate: the graph's live
+  FLOPs (noise-free; the headline) or the measured latency (a pair is placed by the
+  geometric mean of its two measurements);
+- per stratum, the same mixture is fitted to that stratum's pairs and its ceiling
+  computed; each stratum holds a fifth of the test set, so the reweighted ceiling is the
+  mean of the five;
+- ``abs_ratio_spearman_*``: rank correlation of the pair |log-ratio| with the covariate
+  (negative: faster or smaller graphs are noisier);
+- ``ceiling_acc10_flops_ci90``: a bootstrap over pairs (``BOOTSTRAP`` draws) of the
+  FLOPs-reweighted ceiling, for the devices whose pooled ceiling is under 0.95.
 Writes benchmarks/results/predict_noise_floor.json.
 """
 
@@ -36,6 +52,8 @@ from edgewise.graph.builders import NB201_OPS, format_nasbench201, parse_nasbenc
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "latency" / "help.csv.gz"
 LO, HI = np.log(1 / 1.1), np.log(1 / 0.9)  # |mu - y| / y <= 0.1  <=>  log(y / mu) in [LO, HI]
+N_STRATA = 5
+BOOTSTRAP = 40
 
 
 def fit_mixture(r: np.ndarray) -> tuple[float, float, float]:
@@ -74,6 +92,44 @@ def fit_mixture(r: np.ndarray) -> tuple[float, float, float]:
     return w, a, b
 
 
+def ceiling_of(w: float, s1: float, s2: float) -> float:
+    """acc@10% of the true mean under single-measurement noise (w, s1, s2)."""
+    return float(
+        (1 - w) * (stats.norm.cdf(HI / s1) - stats.norm.cdf(LO / s1))
+        + w * (stats.norm.cdf(HI / s2) - stats.norm.cdf(LO / s2))
+    )
+
+
+def stratified(
+    r: np.ndarray, cov_pairs: np.ndarray, cov_test: np.ndarray
+) -> tuple[float, list[dict[str, float]]]:
+    """Ceiling reweighted to the test distribution of a covariate, and per-stratum rows.
+
+    Strata are the test set's quintiles of the covariate, so each holds 1/N_STRATA of
+    the test set and the reweighted ceiling is the mean of the strata's ceilings."""
+    edges = np.quantile(cov_test, np.linspace(0, 1, N_STRATA + 1))
+    which = np.digitize(cov_pairs, edges[1:-1])
+    rows, ceilings = [], []
+    for k in range(N_STRATA):
+        rk = r[which == k]
+        w, s1, s2 = fit_mixture(rk)
+        c = ceiling_of(w, s1, s2)
+        ceilings.append(c)
+        rows.append(
+            {
+                "lo": round(float(edges[k]), 4),
+                "hi": round(float(edges[k + 1]), 4),
+                "pairs": int(rk.size),
+                "median_abs_log_ratio": round(float(np.median(np.abs(rk))), 4),
+                "replicate_acc10": round(
+                    float(np.mean(np.abs(np.exp(np.r_[rk, -rk]) - 1) <= 0.1)), 4
+                ),
+                "ceiling_acc10": round(c, 4),
+            }
+        )
+    return float(np.mean(ceilings)), rows
+
+
 def main() -> None:
     df = pd.read_csv(DATA, usecols=["space", "arch", "device", "latency_ms"])
     df = df[df["space"] == "nasbench201"]
@@ -93,13 +149,27 @@ def main() -> None:
         o = parse_nasbench201(wide.index[i])
         for k, e in enumerate((0, 1, 3, 4, 5)):  # every op that the swap moves or keeps
             ops_onehot[r, k * 5 + NB201_OPS.index(o[e])] = 1
+    from edgewise.graph import FEATURE_NAMES
+    from edgewise.graph._fast import NB201Featurizer
+
+    live_flops = (
+        NB201Featurizer()
+        .batch(list(wide.index), signatures=False)
+        .features[:, FEATURE_NAMES.index("live.flops")]
+    )
     rng = np.random.default_rng(0)
-    out: dict[str, object] = {"pairs": len(pairs), "devices": {}}
+    out: dict[str, object] = {
+        "pairs": len(pairs),
+        "strata": N_STRATA,
+        "bootstrap": BOOTSTRAP,
+        "devices": {},
+    }
     for device in wide.columns:
         y = wide[device].to_numpy()
         a, b = y[idx[:, 0]], y[idx[:, 1]]
         ok = (a > 0.1) & (b > 0.1)
         a, b = a[ok], b[ok]
+        flops_pairs = live_flops[idx[ok, 0]]
         r = np.log(a / b)
         replicate = float(np.mean(np.r_[np.abs(b - a) / a, np.abs(a - b) / b] <= 0.1))
         # Is the pair difference systematic (predictable from the ops)? 5-fold CV R^2.
@@ -132,11 +202,36 @@ def main() -> None:
             continue
         else:
             w, s1, s2 = fit_mixture(r)
-            ceiling = float(
-                (1 - w) * (stats.norm.cdf(HI / s1) - stats.norm.cdf(LO / s1))
-                + w * (stats.norm.cdf(HI / s2) - stats.norm.cdf(LO / s2))
-            )
+            ceiling = ceiling_of(w, s1, s2)
         full = y[y > 0.1]
+        strata: dict[str, object] = {}
+        if not np.allclose(r, 0):
+            mean_ms = np.sqrt(a * b)
+            by_flops, flops_rows = stratified(r, flops_pairs, live_flops[y > 0.1])
+            by_ms, ms_rows = stratified(r, mean_ms, full)
+            strata = {
+                "ceiling_acc10_flops": round(by_flops, 4),
+                "ceiling_acc10_latency": round(by_ms, 4),
+                "abs_ratio_spearman_flops": round(
+                    float(stats.spearmanr(np.abs(r), flops_pairs)[0]), 4
+                ),
+                "abs_ratio_spearman_latency": round(
+                    float(stats.spearmanr(np.abs(r), mean_ms)[0]), 4
+                ),
+                "pair_share_per_flops_stratum": [
+                    round(float(row["pairs"]) / r.size, 4) for row in flops_rows
+                ],
+                "by_flops": flops_rows,
+                "by_latency": ms_rows,
+            }
+            if ceiling < 0.95:
+                boot = []
+                for _ in range(BOOTSTRAP):
+                    pick = rng.integers(0, r.size, r.size)
+                    boot.append(stratified(r[pick], flops_pairs[pick], live_flops[y > 0.1])[0])
+                strata["ceiling_acc10_flops_ci90"] = [
+                    round(float(q), 4) for q in np.quantile(boot, [0.05, 0.95])
+                ]
         eps = np.where(
             rng.random(full.size) < w,
             rng.normal(0, s2 or 1e-12, full.size),
@@ -152,6 +247,7 @@ def main() -> None:
             "noise_tail_weight": round(w, 4),
             "ceiling_acc10": round(ceiling, 4),
             "ceiling_spearman": round(sp, 4),
+            **strata,
         }
         print(device, out["devices"][device], flush=True)  # type: ignore[index]
     path = ROOT / "benchmarks" / "results" / "predict_noise_floor.json"
