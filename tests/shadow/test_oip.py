@@ -7,6 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgewise.errors import InputError
 from edgewise.runtime import TensorSpec
@@ -177,3 +179,60 @@ def test_wire_frames_are_aligned_and_round_trip() -> None:
     assert (plain.seq, plain.lag_ns) == (42, 9)
     np.testing.assert_array_equal(plain.outputs[0].array(), b.array())
     np.testing.assert_array_equal(reply.outputs[0].array(), b.array())
+
+
+_NUMBERS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.floats(min_value=-3.5e38, max_value=3.5e38),  # around float32's largest value
+    st.floats(min_value=-1e-44, max_value=1e-44),  # float32 subnormals and signed zeros
+    st.integers(min_value=-(2**63), max_value=2**64),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(_NUMBERS, max_size=20),
+    dtype=st.sampled_from(["float32", "float64", "int8", "int32", "int64", "uint8", "uint64"]),
+)
+def test_json_fast_path_matches_numpy_or_steps_aside(values: list[object], dtype: str) -> None:
+    """Flat JSON lists are packed with struct; the bytes equal numpy's, or numpy decides."""
+    import warnings
+
+    from edgewise.shadow.gateway._oip import _pack_flat
+
+    packed = _pack_flat(values, dtype, len(values))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy warns on a float32 overflow to inf
+        try:
+            expected: bytes | None = np.asarray(values, dtype=dtype).tobytes()
+        except (TypeError, ValueError, OverflowError):
+            expected = None
+    if packed is not None:
+        assert expected is not None and bytes(packed) == expected
+    assert _pack_flat(values, dtype, len(values) + 1) is None  # a wrong count is numpy's to report
+
+
+def test_json_nested_and_odd_data_take_numpys_path() -> None:
+    spec = (TensorSpec("x", "float32", (2, 2)),)
+
+    def parse(data: object) -> np.ndarray:
+        body = json.dumps(
+            {"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32", "data": data}]}
+        ).encode()
+        return (
+            parse_infer_request(body, header_length=None, inputs=spec, outputs=OUTS)
+            .inputs[0]
+            .array()
+        )
+
+    flat = parse([1, 2.5, -0.0, 3e38])
+    assert flat.dtype == np.float32
+    assert flat.tobytes() == np.asarray([[1, 2.5], [-0.0, 3e38]], np.float32).tobytes()
+    assert np.array_equal(parse([[1, 2.5], [-0.0, 3e38]]), flat)  # nested: numpy's path
+    with pytest.warns(RuntimeWarning, match="overflow"):  # numpy's inf, as before
+        assert parse([1e39, 0, 0, 0])[0, 0] == np.inf
+    with pytest.raises(OipError, match="3 values but shape \\[2, 2\\] needs 4"):
+        parse([1, 2, 3])
+    with pytest.raises(OipError, match="data is not FP32"):
+        parse(["a", 2, 3, 4])

@@ -216,6 +216,7 @@ def test_serve_rejects_bad_options(tmp_path: Path, model_path) -> None:  # type:
         ["shadow", "serve", "--production", prod, "--candidate", prod, "--mirror-percent", "150"],
         ["shadow", "serve", "--production", prod, "--candidate", prod, "--tolerance", "ten"],
         ["shadow", "serve", "--production", prod, "--candidate", prod, "--production-cpus", "a-b"],
+        ["shadow", "serve", "--production", prod, "--gateway-cpus", "4096"],
     ]
     for args in cases:
         res = runner.invoke(app, args)

@@ -46,6 +46,11 @@ def serve(
     candidate_cpus: list[str] = typer.Option(
         [], "--candidate-cpus", help="Pin candidates: once for all, or once per candidate."
     ),
+    gateway_cpus: str = typer.Option(
+        "",
+        "--gateway-cpus",
+        help="Pin the gateway itself (HTTP, mirroring), e.g. 0. The recorder follows the candidates.",
+    ),
     candidate_nice: int = typer.Option(
         0,
         "--candidate-nice",
@@ -121,6 +126,7 @@ def serve(
         mirror_percent=mirror_percent,
         production_cpus=cpus(production_cpus),
         candidate_cpus=tuple(cpus(c) for c in candidate_cpus),
+        gateway_cpus=cpus(gateway_cpus),
         threads=threads,
         candidate_nice=candidate_nice,
         auto=auto,

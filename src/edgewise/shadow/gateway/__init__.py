@@ -19,10 +19,11 @@ if TYPE_CHECKING:
     from edgewise.shadow.gateway._agreement import Agreement
     from edgewise.shadow.gateway._auth import TOKEN_ENV, api_token
     from edgewise.shadow.gateway._config import ShadowConfig, parse_percent
+    from edgewise.shadow.gateway._cpus import parse_cpus
     from edgewise.shadow.gateway._gateway import ShadowGateway
     from edgewise.shadow.gateway._oip import OipError
     from edgewise.shadow.gateway._serve import ShadowServer, latest_url, serve_forever
-    from edgewise.shadow.gateway._worker import FAULT_ENV, parse_cpus
+    from edgewise.shadow.gateway._worker import FAULT_ENV
 
 _WHERE = {
     "FAULT_ENV": "_worker",
@@ -34,7 +35,7 @@ _WHERE = {
     "ShadowServer": "_serve",
     "api_token": "_auth",
     "latest_url": "_serve",
-    "parse_cpus": "_worker",
+    "parse_cpus": "_cpus",
     "parse_percent": "_config",
     "serve_forever": "_serve",
 }

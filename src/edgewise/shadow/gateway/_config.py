@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgewise.errors import ConfigError
+from edgewise.shadow.gateway._cpus import span
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class ShadowConfig:
     existing OIP server (``production_url``, proxy mode); so is each candidate. With
     no candidate the gateway just serves production (a baseline).
     ``candidate_cpus`` holds one CPU set per candidate, or one shared by all.
+    ``gateway_cpus`` pins the gateway process itself (HTTP, parsing, mirroring).
+    The recorder (pairing, judging, store writes) is shadow work: it runs on the
+    candidates' CPUs when every candidate is pinned, else beside the gateway.
     """
 
     production: str | None = None
@@ -35,6 +40,7 @@ class ShadowConfig:
     mirror_percent: float = 100.0
     production_cpus: tuple[int, ...] = ()
     candidate_cpus: tuple[tuple[int, ...], ...] = ()
+    gateway_cpus: tuple[int, ...] = ()
     threads: int | None = None
     candidate_nice: int = 0
     auto: bool = False
@@ -75,6 +81,17 @@ class ShadowConfig:
         ):
             if not value >= low:
                 raise ConfigError(f"{label} must be >= {low}, got {value}")
+        usable = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        for label, cpus in (
+            ("--production-cpus", self.production_cpus),
+            ("--gateway-cpus", self.gateway_cpus),
+            *(("--candidate-cpus", c) for c in self.candidate_cpus),
+        ):
+            if usable is not None and not set(cpus) <= usable:
+                raise ConfigError(
+                    f"{label} names CPU {min(set(cpus) - usable)}, but this process may use "
+                    f"only {span(usable)}"
+                )
         if not 0 <= self.candidate_nice <= 19:
             raise ConfigError(f"--candidate-nice must be in [0, 19], got {self.candidate_nice}")
         for path in (self.production, *self.candidates):
@@ -86,6 +103,13 @@ class ShadowConfig:
         if not self.candidate_cpus:
             return ()
         return self.candidate_cpus[0 if len(self.candidate_cpus) == 1 else index]
+
+    def recorder_cpus(self) -> tuple[int, ...]:
+        """Where the recorder runs: the candidates' CPUs if all are pinned (else inherit)."""
+        n = len(self.candidates) + len(self.candidate_urls)
+        if not self.candidate_cpus or n == 0:
+            return ()
+        return tuple(sorted({c for i in range(n) for c in self.cpus_for(i)}))
 
     def served_name(self) -> str:
         """The model name clients use: ``name``, else the production file's stem."""

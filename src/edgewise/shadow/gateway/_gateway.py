@@ -34,6 +34,7 @@ from edgewise.runtime import TensorSpec, load_model_info
 from edgewise.shadow._verdict import Decision, Verdict
 from edgewise.shadow.gateway import _wire as wire
 from edgewise.shadow.gateway._config import ShadowConfig
+from edgewise.shadow.gateway._cpus import pin_process
 from edgewise.shadow.gateway._oip import (
     DATATYPES,
     OipError,
@@ -123,6 +124,7 @@ class ShadowGateway:
         """Check the models, start every replica, open the run in the store."""
         cfg = self.config
         self._loop = asyncio.get_running_loop()
+        pin_process(cfg.gateway_cpus)  # before the recorder starts: it inherits the pin
         taken: set[str] = {"production"}
         members: list[_Member] = []
         if cfg.production is not None:
@@ -197,6 +199,7 @@ class ShadowGateway:
                 workers=recorder_ends,
                 on_verdict=self._on_verdict,
                 on_stats=self._on_stats,
+                cpus=cfg.recorder_cpus(),
             )
             await link.spawn()  # warms up while the workers load their models
         everyone = [prod, *members]

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgewise.shadow.gateway import _wire as wire
+from edgewise.shadow.gateway._cpus import parse_cpus, pin_process
 
 #: Control frames from the gateway: ``u32 length | u8 kind | payload``.
 KIND_INIT, KIND_PROD, KIND_CAND, KIND_FAIL, KIND_RESET, KIND_STOP = b"IPCFRS"
@@ -561,7 +562,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="edgewise-shadow-recorder")
     p.add_argument("--control-fd", type=int, required=True)
     p.add_argument("--worker", action="append", default=[], help="SLOT:FD")
+    p.add_argument("--cpus", default="", help="pin to these CPUs, e.g. 1 or 1-3")
     args = p.parse_args(argv)
+    pin_process(parse_cpus(args.cpus))
     try:
         os.nice(NICE)
     except OSError:

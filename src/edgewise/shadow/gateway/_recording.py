@@ -63,8 +63,11 @@ class RecorderLink:
         workers: dict[int, socket.socket],
         on_verdict: Callable[[Any, int], None] | None = None,
         on_stats: Callable[[RecorderLink], None] | None = None,
+        cpus: tuple[int, ...] = (),
     ) -> None:
         self.names = dict(names)
+        self.cpus = tuple(cpus)
+        self.pid: int | None = None
         self.on_stats = on_stats
         self.workers = dict(workers)
         self.on_verdict = on_verdict
@@ -99,6 +102,8 @@ class RecorderLink:
         ]
         for slot, sock in self.workers.items():
             cmd += ["--worker", f"{slot}:{sock.fileno()}"]
+        if self.cpus:
+            cmd += ["--cpus", ",".join(map(str, self.cpus))]
         try:
             self._proc = subprocess.Popen(cmd, pass_fds=fds, stdin=subprocess.DEVNULL)
         finally:
@@ -107,6 +112,7 @@ class RecorderLink:
                 sock.close()  # the recorder holds them now
         self._final = loop.create_future()
         self._ready = loop.create_future()
+        self.pid = self._proc.pid
         self._transport, _ = await loop.create_unix_connection(lambda: _Protocol(self), sock=ours)
         self.alive = True
 

@@ -35,27 +35,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from edgewise.shadow.gateway import _wire as wire
+from edgewise.shadow.gateway._cpus import parse_cpus, pin_process
 from edgewise.shadow.gateway._oip import TensorData
 
 FAULT_ENV = "EDGEWISE_SHADOW_FAULT"
-
-
-def parse_cpus(text: str | None) -> tuple[int, ...]:
-    """``"0"``, ``"0,2"`` or ``"0-3"`` -> CPU ids; empty for None/"".
-
-    >>> parse_cpus("0-2,5")
-    (0, 1, 2, 5)
-    """
-    if not text:
-        return ()
-    cpus: list[int] = []
-    for part in text.split(","):
-        lo, sep, hi = part.strip().partition("-")
-        if sep:
-            cpus.extend(range(int(lo), int(hi) + 1))
-        else:
-            cpus.append(int(lo))
-    return tuple(sorted(set(cpus)))
 
 
 def _fault(name: str) -> tuple[str, float]:
@@ -166,8 +149,7 @@ def serve(
     from edgewise.runtime import BackendConfig, load_model_info, open_backend
 
     try:
-        if cpus:
-            os.sched_setaffinity(0, cpus)
+        pin_process(cpus)
         info = load_model_info(model)
         backend = open_backend(info, config=BackendConfig(threads=threads or max(1, len(cpus))))
     except (EdgewiseError, OSError, ValueError) as exc:
