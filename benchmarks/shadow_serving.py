@@ -5,9 +5,11 @@ One run, side by side, bounded load on loopback, the same ONNX model and the sam
 client (tritonclient.http, binary tensors and JSON), at two input sizes (mlp-tiny:
 1 KiB input; cnn-small: 48 KiB input). Each server is its own process:
 
-* ``gateway``: ``edgewise shadow serve --production M`` (production worker on CPU 0);
+* ``gateway``: ``edgewise shadow serve --production M --production-cpus 0
+  --gateway-cpus 0`` (production's whole path, with the client, on CPU 0);
 * ``gateway+mirror``: the same plus ``--candidate M' --candidate-cpus 1`` (a copy of
-  M, every request mirrored, paired, judged and written to SQLite);
+  M, every request mirrored, paired, judged and written to SQLite; the candidate's
+  worker and the recorder run on CPU 1, the shadow side);
 * ``kserve``: KServe's Python ``ModelServer`` (0.21) with an ONNX Runtime model,
   bound to 127.0.0.1, one thread, run by ``--kserve-python`` (kserve is not an
   edgewise dependency; install it in a throwaway venv).
@@ -27,8 +29,11 @@ input, about 0.25 ms) is the second input size; on it KServe is cheap and 4x wou
 need a sub-0.6 ms round trip through a Python client, so it is reported, not
 targeted.
 
+``--layout float`` is the older placement (only the two replicas pinned; client,
+gateway and recorder float on both CPUs), kept to compare.
+
     python benchmarks/shadow_serving.py --kserve-python /tmp/kserve-venv/bin/python \\
-        [--rounds 3] [--seconds 4] [--requests 4000] [--concurrency 1]
+        [--rounds 3] [--seconds 4] [--requests 4000] [--concurrency 1] [--layout split]
 
 Writes benchmarks/results/shadow_serving.{json,md}.
 """
@@ -59,6 +64,11 @@ from edgewise.zoo import write_example
 RESULTS = Path(__file__).parent / "results"
 MODELS = {"mlp-tiny": ("x", (1, 256)), "cnn-small": ("image", (1, 3, 64, 64))}
 SERVERS = ("gateway", "gateway+mirror", "kserve")
+LAYOUTS = {
+    "split": "client, gateway and production worker on CPU 0; candidate worker and recorder on CPU 1",
+    "float": "production worker on CPU 0, candidate worker on CPU 1; client, gateway and recorder "
+    "not pinned",
+}
 MODES = ("binary", "json")
 
 
@@ -86,7 +96,14 @@ def _wait_ready(url: str, name: str, proc: subprocess.Popen[bytes], timeout_s: f
 
 class Server:
     def __init__(
-        self, kind: str, model: Path, name: str, workdir: Path, kserve_python: str | None
+        self,
+        kind: str,
+        model: Path,
+        name: str,
+        workdir: Path,
+        kserve_python: str | None,
+        layout: str = "split",
+        kserve_cpus: str = "",
     ) -> None:
         self.kind, self.name = kind, name
         self.port = _free_port()
@@ -103,6 +120,8 @@ class Server:
                 )
             script = Path(__file__).parent / "_kserve_server.py"
             cmd = [kserve_python, str(script), str(model), name, str(self.port)]
+            if kserve_cpus:
+                cmd = ["taskset", "-c", kserve_cpus, *cmd]
         else:
             cmd = [
                 sys.executable,
@@ -119,6 +138,8 @@ class Server:
                 "--production-cpus",
                 "0",
             ]
+            if layout == "split":  # production's whole path on CPU 0, shadow work on CPU 1
+                cmd += ["--gateway-cpus", "0"]
             if kind.startswith("gateway+mirror"):
                 fault = kind.partition(":")[2]
                 cand = workdir / f"{name}-candidate-{fault or 'ok'}.onnx"
@@ -132,7 +153,11 @@ class Server:
         self.proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        _wait_ready(self.url, name, self.proc)
+        try:
+            _wait_ready(self.url, name, self.proc)
+        except BaseException:
+            self.proc.kill()
+            raise
         self.ps = psutil.Process(self.proc.pid)
         self.candidate_pid: int | None = None
         if kind.startswith("gateway+mirror"):
@@ -201,9 +226,12 @@ def _client_loop(
     deadline: float,
     max_requests: int,
     latencies: list[float],
+    pin: tuple[int, ...] = (),
 ) -> None:
     import tritonclient.http as triton
 
+    if pin:
+        os.sched_setaffinity(0, pin)  # this client thread only
     client = triton.InferenceServerClient(
         url=url.removeprefix("http://"), connection_timeout=60, network_timeout=60
     )
@@ -233,6 +261,7 @@ def run_load(
     seconds: float,
     max_requests: int,
     concurrency: int,
+    pin: tuple[int, ...] = (),
 ) -> dict[str, float]:
     warm: list[float] = []
     _client_loop(
@@ -256,6 +285,7 @@ def run_load(
                 deadline,
                 max_requests // concurrency,
                 per_thread[i],
+                pin,
             ),
         )
         for i in range(concurrency)
@@ -280,6 +310,7 @@ def run_load(
         "worker_cpu_ms_per_req": (kids1 - kids0) * 1e3 / n,
         "recorder_cpu_ms_per_req": (rec1 - rec0) * 1e3 / n,
         "candidate_runqueue_wait_ms_per_req": (wait1 - wait0) * 1e3 / n,
+        "client_cpu_ms_per_req": (own1 - own0) * 1e3 / n,
         "other_cpu_pct": max(0.0, 100 * ((busy1 - busy0) - ours) / wall / (os.cpu_count() or 1)),
     }
 
@@ -306,6 +337,16 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument(
+        "--layout",
+        choices=("split", "float"),
+        default="split",
+        help="split: client, gateway and production on CPU 0, candidate and recorder on CPU 1; "
+        "float: only the replicas pinned (production 0, candidate 1)",
+    )
+    ap.add_argument(
+        "--kserve-cpus", default="", help="taskset CPU list for KServe (default: not pinned)"
+    )
+    ap.add_argument(
         "--faults",
         action="store_true",
         help="instead: production (cnn-small, binary) with a healthy vs a broken candidate",
@@ -325,10 +366,21 @@ def main() -> None:
             inp_name, shape = MODELS[model_name]
             model = write_example(model_name, work / "models")
             x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-            servers = [
-                Server(kind, model, model_name, work, args.kserve_python) for kind in SERVERS
-            ]
+            servers: list[Server] = []
+            pin = (0,) if args.layout == "split" else ()
             try:
+                for kind in SERVERS:  # started one by one so a failed start stops the others
+                    servers.append(
+                        Server(
+                            kind,
+                            model,
+                            model_name,
+                            work,
+                            args.kserve_python,
+                            args.layout,
+                            args.kserve_cpus,
+                        )
+                    )
                 import httpx
 
                 out_name = httpx.get(f"{servers[0].url}/v2/models/{model_name}").json()["outputs"][
@@ -347,6 +399,7 @@ def main() -> None:
                                 seconds=args.seconds,
                                 max_requests=args.requests,
                                 concurrency=args.concurrency,
+                                pin=pin,
                             )
                             cells.setdefault((model_name, server.kind, mode), []).append(res)
                             print(
@@ -407,6 +460,11 @@ def main() -> None:
                     "gateway_cpu_ms_per_req": g["server_cpu_ms_per_req"],
                     "gateway_mirror_cpu_ms_per_req": gm["server_cpu_ms_per_req"],
                     "recorder_cpu_ms_per_req": gm["recorder_cpu_ms_per_req"],
+                    # concurrency 1 is serial: no server answers faster than the client's
+                    # own CPU per request lets it ask, so this bounds any server's req/s
+                    "client_bound_vs_kserve_x": 1e3
+                    / (gm["client_cpu_ms_per_req"] or float("nan"))
+                    / cell(m, "kserve", mode)["rps"],
                 }
             )
     doc = {
@@ -430,35 +488,42 @@ def main() -> None:
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, load average at start {load_start[0]:.2f} "
         f"(shared with other work), end {os.getloadavg()[0]:.2f}. Client: tritonclient.http, concurrency "
         f"{args.concurrency}, up to {args.requests} requests or {args.seconds:g} s per cell, {args.rounds} interleaved "
-        "rounds; medians over rounds. Server CPU: the server process's own CPU time per request "
+        f"rounds; medians over rounds. Layout ({args.layout}): {LAYOUTS[args.layout]}; KServe "
+        f"{'pinned to CPU ' + args.kserve_cpus if args.kserve_cpus else 'not pinned'}. Server CPU: the server process's own CPU time per request "
         "(for the gateway, its replica workers and its recorder process are listed separately). "
         "Target columns are medians over rounds of ratios measured within one round. "
         "Candidate run-queue wait: time the mirrored candidate's worker threads were runnable but "
         "not running (/proc schedstat), per request. Other processes' CPU: the machine's busy CPU "
-        "time during the cell minus the server's and the client's, as a share of all CPUs.",
+        "time during the cell minus the server's and the client's, as a share of all CPUs. "
+        "Client CPU: the benchmark process's own CPU per request (tritonclient building the "
+        "request and reading the answer). At concurrency 1 requests are serial, so no server "
+        "can exceed 1000 / (client CPU ms) req/s: the 'client-bound ceiling' column divides that "
+        "by KServe's req/s (below 4x, the 4x target is out of reach for any server with this client).",
         "",
-        "| model (input) | server | mode | req/s | p50 ms | p99 ms | server CPU ms/req | worker CPU ms/req | recorder CPU ms/req | candidate run-queue wait ms/req | other processes' CPU % |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model (input) | server | mode | req/s | p50 ms | p99 ms | server CPU ms/req | worker CPU ms/req | recorder CPU ms/req | client CPU ms/req | candidate run-queue wait ms/req | other processes' CPU % |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in sorted(summary, key=lambda s: (s["model"], SERVERS.index(s["server"]), s["mode"])):
         lines.append(
             f"| {s['model']} ({meta[s['model']]['input_bytes']} B) | {s['server']} | {s['mode']} | {s['rps']:.1f} | "
             f"{s['p50_ms']:.3f} | {s['p99_ms']:.3f} | {s['server_cpu_ms_per_req']:.3f} | "
             f"{s['worker_cpu_ms_per_req']:.3f} | {s['recorder_cpu_ms_per_req']:.3f} | "
+            f"{s['client_cpu_ms_per_req']:.3f} | "
             f"{s['candidate_runqueue_wait_ms_per_req']:.3f} | {s['other_cpu_pct']:.0f} |"
         )
     lines += [
         "",
         "## Targets",
         "",
-        "| model | mode | mirroring cost: throughput | mirroring cost: p99 | mirroring cost: p50 | gateway+mirror / KServe throughput | gateway / KServe | gateway CPU ms/req (alone / mirroring) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| model | mode | mirroring cost: throughput | mirroring cost: p99 | mirroring cost: p50 | gateway+mirror / KServe throughput | gateway / KServe | client-bound ceiling / KServe | gateway CPU ms/req (alone / mirroring) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for t in targets:
         lines.append(
             f"| {t['model']} | {t['mode']} | {t['mirror_throughput_cost_pct']:+.1f}% (target <= 10%) | "
             f"{t['mirror_p99_cost_pct']:+.1f}% (target <= 10%) | {t['mirror_p50_cost_pct']:+.1f}% | "
             f"{t['mirror_vs_kserve_throughput_x']:.2f}x (target >= 4x) | {t['gateway_vs_kserve_throughput_x']:.2f}x | "
+            f"{t['client_bound_vs_kserve_x']:.2f}x | "
             f"{t['gateway_cpu_ms_per_req']:.3f} / {t['gateway_mirror_cpu_ms_per_req']:.3f} (target <= 2) |"
         )
     lines += ["", "Mirrored candidate at the end of each model's run:", ""]
@@ -486,13 +551,20 @@ def faults_main(args: argparse.Namespace) -> None:
         work = Path(tmp)
         model = write_example(model_name, work / "models")
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-        servers = [
-            Server(
-                "gateway" if f == "none" else f"gateway+mirror:{f}", model, model_name, work, None
-            )
-            for f in FAULTS
-        ]
+        servers: list[Server] = []
+        pin = (0,) if args.layout == "split" else ()
         try:
+            for f in FAULTS:
+                servers.append(
+                    Server(
+                        "gateway" if f == "none" else f"gateway+mirror:{f}",
+                        model,
+                        model_name,
+                        work,
+                        None,
+                        args.layout,
+                    )
+                )
             out_name = httpx.get(f"{servers[0].url}/v2/models/{model_name}").json()["outputs"][0][
                 "name"
             ]
@@ -507,6 +579,7 @@ def faults_main(args: argparse.Namespace) -> None:
                         seconds=args.seconds,
                         max_requests=args.requests,
                         concurrency=args.concurrency,
+                        pin=pin,
                     )
                     fault = server.kind.partition(":")[2] or "none"
                     runs.setdefault(fault, []).append(res)
@@ -548,8 +621,8 @@ def faults_main(args: argparse.Namespace) -> None:
         "",
         f"`{' '.join(['python', *sys.argv])}`",
         "",
-        f"{model_name}, binary tensors, tritonclient.http concurrency {args.concurrency}, production on CPU 0 "
-        f"and the candidate on CPU 1 of 2; {args.rounds} interleaved rounds of up to {args.requests} requests "
+        f"{model_name}, binary tensors, tritonclient.http concurrency {args.concurrency}, {LAYOUTS[args.layout]}; "
+        f"{args.rounds} interleaved rounds of up to {args.requests} requests "
         f"or {args.seconds:g} s; medians. Load average at start {load_start[0]:.2f}. Rows: no candidate; a "
         "healthy candidate (same model); the same at nice 19 (--candidate-nice); and broken ones: worker "
         "SIGKILLed, SIGSTOPped (hung), 10x slower, garbage outputs, raising (the last three via "
