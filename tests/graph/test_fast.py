@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from edgewise.errors import ModelError
 from edgewise.graph import kernel_signatures, load_graph
 from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer
-from edgewise.graph._features import finalize, graph_raw
+from edgewise.graph._features import finalize, graph_positions, graph_raw
 from edgewise.graph.builders import (
     FBNET_BLOCKS,
     NB201_OPS,
@@ -30,9 +30,10 @@ def fbnet_fz() -> FBNetFeaturizer:
     return FBNetFeaturizer()
 
 
-def _onnx_path(model: object) -> tuple[np.ndarray, object]:
+def _onnx_path(model: object) -> tuple[np.ndarray, object, np.ndarray]:
+    """Features, kernel signatures and position features of the ONNX path."""
     g = load_graph(model)  # type: ignore[arg-type]
-    return finalize(*graph_raw(g))[0], kernel_signatures(g)
+    return finalize(*graph_raw(g))[0], kernel_signatures(g), graph_positions(g)
 
 
 EDGE_CASES = [
@@ -47,10 +48,11 @@ EDGE_CASES = [
 @pytest.mark.parametrize("ops", EDGE_CASES)
 def test_nb201_edge_cases_match(nb201: NB201Featurizer, ops: list[str]) -> None:
     arch = format_nasbench201(ops)
-    want, sigs = _onnx_path(nasbench201(arch))
+    want, sigs, positions = _onnx_path(nasbench201(arch))
     got = nb201.batch([arch])
     np.testing.assert_allclose(got.features[0], want, rtol=1e-12)
     assert got.signatures[0] == sigs
+    np.testing.assert_array_equal(got.positions[0], positions)
 
 
 @settings(max_examples=10, deadline=None)
@@ -61,19 +63,21 @@ def test_nb201_random_archs_match(nb201: NB201Featurizer, cells: list[list[str]]
     archs = [format_nasbench201(ops) for ops in cells]
     got = nb201.batch(archs)
     for i, arch in enumerate(archs):
-        want, sigs = _onnx_path(nasbench201(arch))
+        want, sigs, positions = _onnx_path(nasbench201(arch))
         np.testing.assert_allclose(got.features[i], want, rtol=1e-12)
         assert got.signatures[i] == sigs
+        np.testing.assert_array_equal(got.positions[i], positions)
 
 
 @settings(max_examples=3, deadline=None)
 @given(st.lists(st.sampled_from(FBNET_BLOCKS), min_size=22, max_size=22))
 def test_fbnet_random_archs_match(fbnet_fz: FBNetFeaturizer, blocks: list[str]) -> None:
     arch = "-".join(blocks)
-    want, sigs = _onnx_path(fbnet(arch))
+    want, sigs, positions = _onnx_path(fbnet(arch))
     got = fbnet_fz.batch([arch])
     np.testing.assert_allclose(got.features[0], want, rtol=1e-12)
     assert got.signatures[0] == sigs
+    np.testing.assert_array_equal(got.positions[0], positions)
 
 
 def test_bad_strings_raise(nb201: NB201Featurizer, fbnet_fz: FBNetFeaturizer) -> None:

@@ -181,3 +181,29 @@ def test_design_shots_never_reads_the_target_device(
     est = copy.deepcopy(fitted)
     est.adapt(candidates[:5], [1.0, 2.0, 3.0, 4.0, 5.0], device="new_board")
     assert est.design_shots(candidates, 8) == before
+
+
+def test_position_features_leave_the_shared_factors_and_few_shot_unchanged(
+    split: tuple[pd.DataFrame, pd.DataFrame],
+    fitted: LatencyPredictor,
+    xy,
+    tiny,  # type: ignore[no-untyped-def]
+) -> None:
+    train, test = split
+    without = LatencyPredictor(**tiny, positions=False).fit(*xy(train))
+    assert fitted.position_mask_.any() and not without.position_mask_.any()
+    models = ("nasbench201:" + test["arch"].drop_duplicates()).tolist()[:40]
+    assert fitted.design_shots(models, 6) == without.design_shots(models, 6)
+    shots = models[:6]
+    ms = np.linspace(2.0, 4.0, 6)
+    fitted.adapt(shots, ms, device="board-a")
+    without.adapt(shots, ms, device="board-a")
+    rows = [(m, "board-a") for m in models]
+    np.testing.assert_allclose(fitted.predict(rows), without.predict(rows), rtol=1e-12)
+    # the per-device models do see them
+    trained = [d for d in fitted.devices if fitted.device_models_[d].pipelines]
+    gaps = [
+        np.max(np.abs(np.log(fitted.predict(r) / without.predict(r))))
+        for r in ([(m, d) for m in models] for d in trained)
+    ]
+    assert max(gaps) > 1e-3

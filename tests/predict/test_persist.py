@@ -68,6 +68,7 @@ def _rewrite(src: Path, dst: Path, edit) -> Path:  # type: ignore[no-untyped-def
         (lambda d: d.update(format_version="2.0"), "format 2.0; this edgewise reads"),
         (lambda d: d.update(format="something-else"), "not an edgewise predictor"),
         (lambda d: d["feature_names"].pop(), "different feature set"),
+        (lambda d: d["position_names"].pop(), "different feature set"),
         (lambda d: d.pop("devices"), "not a readable"),
     ],
 )
@@ -107,3 +108,36 @@ def test_designed_shot_scores_round_trip_and_1_0_files_still_load(
     old.adapt(models, np.linspace(1.0, 2.0, 8), device="board", designed=True)  # falls back
     lo, hi = old.predict_interval([(models[0], "board")])[0]
     assert 0 < lo < hi < np.inf
+
+
+def test_1_1_files_without_position_features_still_predict(
+    help_nb201: pd.DataFrame,
+    tmp_path: Path,
+    xy,
+    tiny,  # type: ignore[no-untyped-def]
+) -> None:
+    # a 1.1 file holds per-device models trained without position features
+    train = help_nb201[help_nb201["arch_idx"] < 120]
+    est = LatencyPredictor(**{**tiny, "positions": False}).fit(*xy(train))
+    assert not est.position_mask_.any()
+    path = est.save(tmp_path / "p.zip")
+
+    def as_1_1(doc: dict) -> None:
+        doc.update(format_version="1.1")
+        doc.pop("position_names")
+        doc.pop("position_mask")
+        doc["params"].pop("positions")
+
+    old = load_predictor(_rewrite(path, tmp_path / "old.zip", as_1_1))
+    assert old.position_mask_ is None and old.get_params()["positions"] is False
+    x, _ = xy(help_nb201[help_nb201["arch_idx"] >= 200])
+    np.testing.assert_allclose(old.predict(x), est.predict(x), rtol=1e-12)
+
+
+def test_position_features_reach_the_device_models_only(saved: tuple) -> None:
+    est, _, _ = saved
+    assert est.get_params()["positions"] is True and est.position_mask_.any()
+    n_own = est.n_features_in_ + int(est.position_mask_.sum())
+    gbm = [p for dm in est.device_models_.values() for p in dm.pipelines if p.name == "gbm"]
+    assert gbm and all(p.booster.num_feature() == n_own for p in gbm)
+    assert all(b.num_feature() == est.n_features_in_ for b in est.shared_.boosters)

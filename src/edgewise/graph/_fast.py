@@ -24,14 +24,28 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from edgewise.graph import _fusion
-from edgewise.graph._features import RAW_NAMES, finalize, graph_raw, kernel_vector
+from edgewise.graph._features import (
+    RAW_NAMES,
+    finalize,
+    graph_positions,
+    graph_raw,
+    kernel_vector,
+)
 from edgewise.graph._ir import Graph, Node, TensorInfo, load_graph
 from edgewise.graph._kernels import kernel_from_nodes
+from edgewise.graph._position import (
+    HEAVY_OPS,
+    POSITION_NAMES,
+    node_positions,
+    on_path,
+    position_counts,
+    position_key,
+)
 from edgewise.graph.builders import _nb201
 from edgewise.graph.builders._fbnet import FBNET_BLOCKS, FBNET_LAYERS, fbnet, parse_fbnet
 
@@ -40,10 +54,12 @@ _ZERO = "zero"
 
 @dataclass(frozen=True)
 class RawBatch:
-    """Features of many graphs: ``features`` is ``(n, F)``; one signature Counter each."""
+    """Features of many graphs: ``features`` is ``(n, F)``, ``positions`` ``(n, P)``
+    (:data:`POSITION_NAMES`); one signature Counter each."""
 
     features: np.ndarray
     signatures: list[Counter[str]]
+    positions: np.ndarray
 
 
 class _LightWriter:
@@ -92,6 +108,7 @@ class _Cell:
     groups: list[tuple[int, ...]]
     live: tuple[bool, ...]
     depth: int
+    out: str
 
     @property
     def connected(self) -> bool:
@@ -130,6 +147,7 @@ class NB201Featurizer:
                 self._tensors[stage][f"{rel}:0"] = act
             self._tensors[stage]["x0"] = act
         self._skeleton = _skeleton_raw(base, lambda n: not n.startswith("cell"))
+        self._skeleton_pos = graph_positions(base, keep=lambda n: not n.startswith("cell"))
         ref_cell = self._cell(("nor_conv_3x3",) * 6)
         n_cells = 3 * self._cells_per_stage
         self._skeleton_depth = base.depth - n_cells * ref_cell.depth
@@ -138,10 +156,9 @@ class NB201Featurizer:
         self._kernel_ids: dict[tuple[Any, ...], int] = {}
         self._vectors: list[np.ndarray] = []
         self._kernel_sigs: list[str | None] = []
+        self._kernel_keys: list[str | None] = []
         self._matrix: np.ndarray | None = None
-        self._arch_cache: dict[
-            tuple[str, ...], tuple[dict[int, int], dict[int, int], int, bool]
-        ] = {}
+        self._arch_cache: dict[tuple[str, ...], _ArchCounts] = {}
 
     def _cell(self, ops: tuple[str, ...]) -> _Cell:
         lw = _LightWriter((1, 1, 1, 1))
@@ -160,7 +177,7 @@ class NB201Featurizer:
             graph_inputs={"x0"},
             graph_outputs={x3},
         )
-        return _Cell(names, light, groups, tuple(live), _fusion.depth(light, groups))
+        return _Cell(names, light, groups, tuple(live), _fusion.depth(light, groups), x3)
 
     def _kernel_id(
         self, stage: int, cell: _Cell, group: tuple[int, ...], ext: int, live: bool
@@ -180,12 +197,14 @@ class NB201Featurizer:
             kid = len(self._vectors)
             self._vectors.append(kernel_vector(k))
             self._kernel_sigs.append(None if k.kind == "view" else k.signature)
+            self._kernel_keys.append(position_key(k.kind, k.kernel_size))
             self._kernel_ids[key] = kid
             self._matrix = None
         return kid
 
-    def _counts(self, ops: tuple[str, ...]) -> tuple[dict[int, int], dict[int, int], int, bool]:
-        """Kernel-id counts (all, live) of the 15 cells, the cell depth and connectivity."""
+    def _counts(self, ops: tuple[str, ...]) -> _ArchCounts:
+        """Kernel-id counts (all, live) of the 15 cells, the cell depth, connectivity and
+        the cells' position features."""
         cached = self._arch_cache.get(ops)
         if cached is not None:
             return cached
@@ -194,6 +213,7 @@ class NB201Featurizer:
         n = self._cells_per_stage
         all_ids: dict[int, int] = {}
         live_ids: dict[int, int] = {}
+        keys: dict[int, str | None] = {}
         for group in cell.groups:
             inside = {t for i in group for t in cell.light[i][2]}
             ext = len(
@@ -210,9 +230,18 @@ class NB201Featurizer:
                 all_ids[kid] = all_ids.get(kid, 0) + n
                 if live:
                     live_ids[kid] = live_ids.get(kid, 0) + n
+                if cell.light[group[0]][0] in HEAVY_OPS:
+                    keys[group[0]] = self._kernel_keys[kid]
+        # every cell is a block between two cuts (its input and output), so its
+        # positions in the whole graph are its positions on its own
+        params = {t for _, ins, _ in cell.light for t in ins if _is_light_param(t)}
+        flow = on_path(cell.light, inputs={"x0"}, outputs={cell.out})
+        positions = position_counts(
+            cell.light, node_positions(cell.light, flow, params=params), keys
+        )
         if len(self._arch_cache) > 20_000:
             self._arch_cache.clear()
-        out = (all_ids, live_ids, cell.depth, connected)
+        out = _ArchCounts(all_ids, live_ids, cell.depth, connected, 3 * n * positions)
         self._arch_cache[ops] = out
         return out
 
@@ -225,7 +254,7 @@ class NB201Featurizer:
 
         counts = [self._counts(_nb201.parse_nasbench201(a)) for a in archs]
         rows_a, cols_a, vals_a, rows_l, cols_l, vals_l = [], [], [], [], [], []
-        for r, (all_ids, live_ids, _, _) in enumerate(counts):
+        for r, (all_ids, live_ids, *_) in enumerate(counts):
             rows_a += [r] * len(all_ids)
             cols_a += all_ids.keys()
             vals_a += all_ids.values()
@@ -249,19 +278,30 @@ class NB201Featurizer:
             [depth, np.full(n, self._largest), np.full(n, self._input_bytes), connected]
         )
         feats = finalize(raw_all, raw_live, scalars)
+        pos = self._skeleton_pos + np.array([c.positions for c in counts]).reshape(
+            n, len(POSITION_NAMES)
+        )
         sigs: list[Counter[str]] = []
         if signatures:
-            for all_ids, live_ids, _, conn in counts:
+            for cnt in counts:
                 c: Counter[str] = Counter(self._skeleton[2])
-                if conn:
+                if cnt.connected:
                     c.update(self._skeleton[3])
-                for prefix, ids in (("a:", all_ids), ("l:", live_ids)):
-                    for kid, cnt in ids.items():
+                for prefix, ids in (("a:", cnt.all_ids), ("l:", cnt.live_ids)):
+                    for kid, m in ids.items():
                         sig = self._kernel_sigs[kid]
                         if sig is not None:
-                            c[prefix + sig] += cnt
+                            c[prefix + sig] += m
                 sigs.append(c)
-        return RawBatch(features=feats, signatures=sigs)
+        return RawBatch(features=feats, signatures=sigs, positions=pos)
+
+
+class _ArchCounts(NamedTuple):
+    all_ids: dict[int, int]
+    live_ids: dict[int, int]
+    depth: int
+    connected: bool
+    positions: np.ndarray
 
 
 def _strip(tensor: str) -> str:
@@ -302,11 +342,13 @@ class FBNetFeaturizer:
         self._sigs: list[list[Counter[str]]] = [
             [Counter() for _ in FBNET_BLOCKS] for _ in range(n_pos)
         ]
+        self._pos_table = np.zeros((n_pos, n_blocks, len(POSITION_NAMES)))
         skeleton_depths = set()
         for b, block in enumerate(FBNET_BLOCKS):
             ref = load_graph(fbnet([block] * n_pos, **builder_kwargs))
             if b == 0:
                 self._skeleton = _skeleton_raw(ref, lambda n: not n.startswith("layer"))
+                self._skeleton_pos = graph_positions(ref, keep=lambda n: not n.startswith("layer"))
                 _, _, scalars = graph_raw(ref)
                 self._input_bytes = float(scalars[2])
                 self._largest = max(
@@ -325,6 +367,9 @@ class FBNetFeaturizer:
                 raw, _, sig, _ = _skeleton_raw(ref, lambda n, p=prefix: n.startswith(p))
                 self._table[pos, b] = raw
                 self._sigs[pos][b] = Counter({k[2:]: v for k, v in sig.items()})
+                self._pos_table[pos, b] = graph_positions(
+                    ref, keep=lambda n, p=prefix: n.startswith(p)
+                )
                 idx = [i for i, n in enumerate(ref.nodes) if n.name.startswith(prefix)]
                 sub = [ref.light_nodes[i] for i in idx]
                 remap = {old: new for new, old in enumerate(idx)}
@@ -358,6 +403,7 @@ class FBNetFeaturizer:
         largest = np.maximum(self._largest, self._largest_table[pos, idx].max(axis=1))
         scalars = np.column_stack([depth, largest, np.full(n, self._input_bytes), np.ones(n)])
         feats = finalize(raw, raw, scalars)
+        positions = self._skeleton_pos + self._pos_table[pos, idx].sum(axis=1)
         sigs = []
         for row in idx:
             c: Counter[str] = Counter()
@@ -368,4 +414,4 @@ class FBNetFeaturizer:
             out.update(self._skeleton[2])
             out.update(self._skeleton[3])
             sigs.append(out)
-        return RawBatch(features=feats, signatures=sigs)
+        return RawBatch(features=feats, signatures=sigs, positions=positions)

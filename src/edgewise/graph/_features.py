@@ -15,7 +15,7 @@ plus a few graph scalars, into the named feature vector (:data:`FEATURE_NAMES`).
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -200,3 +200,31 @@ def kernel_signatures(graph: Graph) -> Counter[str]:
         if k.live:
             out["l:" + k.signature] += 1
     return out
+
+
+def graph_positions(graph: Graph, keep: Any = None) -> np.ndarray:
+    """Position features of one graph (:data:`POSITION_NAMES`: counts of heavy nodes
+    and multiplications per kernel key and position bucket, dead branches included).
+    ``keep(node_name)`` restricts the count to some nodes (the fast path's tables)."""
+    from edgewise.graph._position import (
+        HEAVY_OPS,
+        node_positions,
+        on_path,
+        position_counts,
+        position_key,
+    )
+
+    nodes = graph.light_nodes
+    flow = on_path(nodes, inputs=graph.inputs, outputs=graph.outputs)
+    positions = node_positions(nodes, flow, params=graph.params)
+    keys = {
+        k.node_indices[0]: position_key(k.kind, k.kernel_size)
+        for k in graph.kernels
+        if nodes[k.node_indices[0]][0] in HEAVY_OPS
+    }
+    return position_counts(
+        nodes,
+        positions,
+        keys,
+        keep=None if keep is None else lambda i: bool(keep(graph.nodes[i].name)),
+    )

@@ -85,6 +85,9 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     Parameters are hyperparameters only; learned state lives in attributes ending in
     ``_``. ``predict`` before ``fit`` raises :class:`edgewise.errors.NotFittedError`.
+    ``positions`` gives the per-device models the position features
+    (:data:`edgewise.graph._position.POSITION_NAMES`); the shared factors, and so
+    few-shot adaptation, never see them.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         *,
         pipelines: tuple[str, ...] = PIPELINES,
         share: bool = True,
+        positions: bool = True,
         n_factors: int = 8,
         cv_folds: int = 5,
         n_estimators: int = 400,
@@ -101,6 +105,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     ) -> None:
         self.pipelines = pipelines
         self.share = share
+        self.positions = positions
         self.n_factors = n_factors
         self.cv_folds = cv_folds
         self.n_estimators = n_estimators
@@ -138,6 +143,14 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         fb = batch or shared_featurizer().transform(models)
         return fb, fb.features[:, self.feature_mask_], self.vocab_.transform(fb.signatures)
 
+    def _own(self, fb: FeatureBatch, f: np.ndarray) -> np.ndarray:
+        """What the per-device models see: the features plus the position features
+        (the shared factors, and so few-shot, see the features alone)."""
+        mask = getattr(self, "position_mask_", None)  # None: a format 1.0 or 1.1 file
+        if mask is None or not mask.any():
+            return f
+        return np.hstack([f, fb.positions[:, mask]])
+
     # -- fit ------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> LatencyPredictor:  # noqa: N803 (sklearn naming)
         """Fit on measured latencies ``y`` (ms) of the (model, device) rows of ``X``."""
@@ -153,8 +166,12 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         fb = shared_featurizer().transform(models)
         std = fb.features.std(axis=0)
         self.feature_mask_ = std > 0 if np.any(std > 0) else np.ones_like(std, dtype=bool)
+        self.position_mask_ = fb.positions.std(axis=0) > 0
+        if not self.positions:
+            self.position_mask_[:] = False
         self.vocab_ = SignatureVocab.fit(fb.signatures)
         _, f, s = self._features(models, fb)
+        fo = self._own(fb, f)
         y_log = np.log(y_ms)
         dev_arr = np.asarray(devices)
         self.devices_ = sorted(set(devices))
@@ -236,8 +253,8 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                     tr, te = rows[fold[rows] != k], rows[fold[rows] == k]
                     if tr.size == 0 or te.size == 0:
                         continue
-                    p = make_pipeline(name, params).fit(f[tr], s[tr], y_log[tr])
-                    oof[fold[rows] == k] = p.predict(f[te], s[te])
+                    p = make_pipeline(name, params).fit(fo[tr], s[tr], y_log[tr])
+                    oof[fold[rows] == k] = p.predict(fo[te], s[te])
                 cols.append(oof)
             if use_shared:
                 cols.append(shared_oof[rows])
@@ -249,7 +266,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                 else np.full(oof_mat.shape[1], 1.0 / oof_mat.shape[1])
             )
             scores = np.abs(oof_mat[ok] @ weights - y_log[rows][ok])
-            fitted = [make_pipeline(n, params).fit(f[rows], s[rows], y_log[rows]) for n in own]
+            fitted = [make_pipeline(n, params).fit(fo[rows], s[rows], y_log[rows]) for n in own]
             dm = DeviceModel(
                 name=d,
                 pipelines=fitted,
@@ -287,12 +304,13 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         if not models:
             return out, devices, np.ones(0, dtype=bool)
         fb, f, s = self._features(models, batch)
+        fo = self._own(fb, f)
         u = self.shared_.factors(f) if self.shared_ is not None else None
         dev_arr = np.asarray(devices)
         for d in dict.fromkeys(devices):
             dm = self.device_models_[d]
             rows = dev_arr == d
-            cols = [p.predict(f[rows], s[rows]) for p in dm.pipelines]
+            cols = [p.predict(fo[rows], s[rows]) for p in dm.pipelines]
             if dm.shared_override is not None and u is not None:
                 mu, v = dm.shared_override
                 cols.append(mu + u[rows] @ np.asarray(v))

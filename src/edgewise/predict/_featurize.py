@@ -1,7 +1,9 @@
 """Model keys to features: ``space:arch`` through the fast path, ONNX files through the IR.
 
 A model key is ``nasbench201:<arch>``, ``fbnet:<blocks>`` or a path to an ONNX file.
-Features are :data:`edgewise.graph.FEATURE_NAMES`; kernel-signature counts feed the
+Features are :data:`edgewise.graph.FEATURE_NAMES`; position features
+(:data:`POSITION_NAMES`: where each heavy kernel and multiplication sits between the
+graph's cut points) feed the per-device models only; kernel-signature counts feed the
 kernel-additive model.
 
 >>> fz = shared_featurizer()
@@ -24,6 +26,7 @@ import numpy as np
 from edgewise.errors import ModelError
 from edgewise.graph import FEATURE_NAMES
 from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer, RawBatch
+from edgewise.graph._position import POSITION_NAMES
 from edgewise.graph.builders import split_spec
 
 #: Index of the connectivity flag in the feature vector.
@@ -32,10 +35,12 @@ CONNECTED = FEATURE_NAMES.index("output_connected")
 
 @dataclass(frozen=True)
 class FeatureBatch:
-    """Features ``(n, F)`` and kernel-signature counts of ``n`` models."""
+    """Features ``(n, F)``, position features ``(n, P)`` and kernel-signature counts of
+    ``n`` models."""
 
     features: np.ndarray
     signatures: list[Counter[str]]
+    positions: np.ndarray
 
     @property
     def connected(self) -> np.ndarray:
@@ -50,18 +55,17 @@ class ModelFeaturizer:
 
     def __init__(self) -> None:
         self._spaces: dict[str, Any] = {}
-        self._onnx: dict[tuple[str, float], tuple[np.ndarray, Counter[str]]] = {}
-        self._archs: dict[str, tuple[np.ndarray, Counter[str]]] = {}
+        self._onnx: dict[tuple[str, float], _Row] = {}
+        self._archs: dict[str, _Row] = {}
 
     def _space(self, space: str) -> Any:
         if space not in self._spaces:
             self._spaces[space] = NB201Featurizer() if space == "nasbench201" else FBNetFeaturizer()
         return self._spaces[space]
 
-    def _onnx_one(
-        self, path: str, shapes: Mapping[str, Any] | None
-    ) -> tuple[np.ndarray, Counter[str]]:
+    def _onnx_one(self, path: str, shapes: Mapping[str, Any] | None) -> _Row:
         from edgewise.graph import graph_features, kernel_signatures, load_graph
+        from edgewise.graph._features import graph_positions
 
         p = Path(path)
         if not p.is_file():
@@ -71,7 +75,7 @@ class ModelFeaturizer:
             return self._onnx[key]
         g = load_graph(p, shapes=shapes)
         row = np.array([graph_features(g)[n] for n in FEATURE_NAMES])
-        out = (row, kernel_signatures(g))
+        out = (row, kernel_signatures(g), graph_positions(g))
         if shapes is None:
             self._onnx[key] = out
         return out
@@ -84,15 +88,16 @@ class ModelFeaturizer:
         by_space: dict[str, list[tuple[int, str]]] = {}
         rows: list[np.ndarray | None] = [None] * len(unique)
         sigs: list[Counter[str] | None] = [None] * len(unique)
+        places: list[np.ndarray | None] = [None] * len(unique)
         for i, key in enumerate(unique):
             parts = split_spec(key)
             hit = self._archs.get(key) if parts is not None else None
             if hit is not None:
-                rows[i], sigs[i] = hit
+                rows[i], sigs[i], places[i] = hit
             elif parts is not None:
                 by_space.setdefault(parts[0], []).append((i, parts[1]))
             elif key.lower().endswith(".onnx") or Path(key).is_file():
-                rows[i], sigs[i] = self._onnx_one(key, shapes)
+                rows[i], sigs[i], places[i] = self._onnx_one(key, shapes)
             else:
                 raise ModelError(
                     f"not a model: {key!r:.100} (use an ONNX path, nasbench201:<arch> "
@@ -102,17 +107,31 @@ class ModelFeaturizer:
             raw: RawBatch = self._space(space).batch([a for _, a in items])
             if len(self._archs) + len(items) > self.MAX_CACHED:
                 self._archs.clear()
-            for (i, _), row, sig in zip(items, raw.features, raw.signatures, strict=True):
-                rows[i], sigs[i] = row, sig
-                self._archs[unique[i]] = (row, sig)
+            for (i, _), row, sig, place in zip(
+                items, raw.features, raw.signatures, raw.positions, strict=True
+            ):
+                rows[i], sigs[i], places[i] = row, sig, place
+                self._archs[unique[i]] = (row, sig, place)
         pos = {k: i for i, k in enumerate(unique)}
         order = [pos[k] for k in models]
         feats = (
-            np.vstack([rows[i] for i in order])
-            if models  # type: ignore[misc]
+            np.vstack([rows[i] for i in order])  # type: ignore[misc]
+            if models
             else np.zeros((0, len(FEATURE_NAMES)))
         )
-        return FeatureBatch(features=feats, signatures=[sigs[i] for i in order])  # type: ignore[misc]
+        positions = (
+            np.vstack([places[i] for i in order])  # type: ignore[misc]
+            if models
+            else np.zeros((0, len(POSITION_NAMES)))
+        )
+        return FeatureBatch(
+            features=feats,
+            signatures=[sigs[i] for i in order],  # type: ignore[misc]
+            positions=positions,
+        )
+
+
+_Row = tuple[np.ndarray, Counter[str], np.ndarray]
 
 
 @lru_cache(maxsize=1)

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 FORMAT = "edgewise-latency-predictor"
 #: Bump the major number when old files can no longer be read. 1.1 adds the few-shot
-#: interval scores of designed shots (``fewshot_design_*``); 1.0 files still load.
-FORMAT_VERSION = "1.1"
+#: interval scores of designed shots (``fewshot_design_*``); 1.2 the position features of
+#: the per-device models (``position_names``, ``position_mask``). 1.0 and 1.1 files
+#: still load: their per-device models predict without position features.
+FORMAT_VERSION = "1.2"
 
 
 def default_path() -> Path:
@@ -46,6 +48,7 @@ def save_predictor(predictor: LatencyPredictor, path: str | Path) -> Path:
     """Write ``predictor`` to ``path`` (a zip) atomically; returns the path."""
     import edgewise
     from edgewise.graph import FEATURE_NAMES
+    from edgewise.graph._position import POSITION_NAMES
 
     predictor._check_fitted()
     out = Path(path).expanduser()
@@ -96,6 +99,8 @@ def save_predictor(predictor: LatencyPredictor, path: str | Path) -> Path:
         "params": predictor.get_params(),
         "feature_names": list(FEATURE_NAMES),
         "feature_mask": predictor.feature_mask_.tolist(),
+        "position_names": list(POSITION_NAMES),
+        "position_mask": predictor.position_mask_.tolist(),
         "signatures": predictor.vocab_.names,
         "devices": devices,
         "shared": shared,
@@ -119,6 +124,7 @@ def _load_npy(zf: zipfile.ZipFile, name: str) -> np.ndarray:
 def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
     """Read a predictor written by :func:`save_predictor` (default: :func:`default_path`)."""
     from edgewise.graph import FEATURE_NAMES
+    from edgewise.graph._position import POSITION_NAMES
     from edgewise.predict._estimator import DeviceModel, LatencyPredictor
     from edgewise.predict._featurize import SignatureVocab
     from edgewise.predict._pipelines import pipeline_from_state
@@ -139,7 +145,10 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
                     f"{p.name} has predictor format {version}; this edgewise reads "
                     f"{FORMAT_VERSION}: retrain it with `edgewise predictor train`"
                 )
-            if manifest["feature_names"] != list(FEATURE_NAMES):
+            positions = manifest.get("position_names")  # absent from 1.0 and 1.1 files
+            if manifest["feature_names"] != list(FEATURE_NAMES) or (
+                positions is not None and positions != list(POSITION_NAMES)
+            ):
                 raise ModelError(
                     f"{p.name} was trained on a different feature set (edgewise "
                     f"{manifest.get('edgewise_version')}): retrain it with "
@@ -147,9 +156,13 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
                 )
             params = dict(manifest["params"])
             params["pipelines"] = tuple(params["pipelines"])
+            params.setdefault("positions", False)
             pred = LatencyPredictor(**params)
             gbm = pred._gbm_params()
             pred.feature_mask_ = np.asarray(manifest["feature_mask"], dtype=bool)
+            pred.position_mask_ = (
+                np.asarray(manifest["position_mask"], dtype=bool) if positions is not None else None
+            )
             pred.vocab_ = SignatureVocab(manifest["signatures"])
             pred.device_models_ = {}
             for name, st in manifest["devices"].items():
