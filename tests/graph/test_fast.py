@@ -86,3 +86,17 @@ def test_bad_strings_raise(nb201: NB201Featurizer, fbnet_fz: FBNetFeaturizer) ->
     with pytest.raises(ModelError):
         fbnet_fz.batch(["k3_e1"])
     assert nb201.batch([]).features.shape[0] == 0
+
+
+def test_nb201_positions_cached_per_edge_pattern_match(nb201: NB201Featurizer) -> None:
+    # the fast path computes positions once per pattern of (placed / zero / nothing)
+    # edges: archs that share a pattern but not their ops must still match the ONNX path
+    same_pattern = [
+        ["nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "none"],
+        ["avg_pool_3x3", "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "none"],
+        ["nor_conv_1x1", "none", "skip_connect", "nor_conv_3x3", "avg_pool_3x3", "none"],
+    ]
+    archs = [format_nasbench201(ops) for ops in same_pattern]
+    got = nb201.batch(archs)
+    for i, arch in enumerate(archs):
+        np.testing.assert_array_equal(got.positions[i], _onnx_path(nasbench201(arch))[2])

@@ -40,10 +40,12 @@ from edgewise.graph._ir import Graph, Node, TensorInfo, load_graph
 from edgewise.graph._kernels import kernel_from_nodes
 from edgewise.graph._position import (
     HEAVY_OPS,
+    PLACED_OPS,
     POSITION_NAMES,
+    bucket,
     node_positions,
     on_path,
-    position_counts,
+    position_index,
     position_key,
 )
 from edgewise.graph.builders import _nb201
@@ -159,6 +161,7 @@ class NB201Featurizer:
         self._kernel_keys: list[str | None] = []
         self._matrix: np.ndarray | None = None
         self._arch_cache: dict[tuple[str, ...], _ArchCounts] = {}
+        self._edge_cache: dict[tuple[str, ...], dict[str, str | None]] = {}
 
     def _cell(self, ops: tuple[str, ...]) -> _Cell:
         lw = _LightWriter((1, 1, 1, 1))
@@ -232,18 +235,40 @@ class NB201Featurizer:
                     live_ids[kid] = live_ids.get(kid, 0) + n
                 if cell.light[group[0]][0] in HEAVY_OPS:
                     keys[group[0]] = self._kernel_keys[kid]
-        # every cell is a block between two cuts (its input and output), so its
-        # positions in the whole graph are its positions on its own
-        params = {t for _, ins, _ in cell.light for t in ins if _is_light_param(t)}
-        flow = on_path(cell.light, inputs={"x0"}, outputs={cell.out})
-        positions = position_counts(
-            cell.light, node_positions(cell.light, flow, params=params), keys
-        )
+        by_edge = self._edge_positions(ops, cell)
+        positions = np.zeros(len(POSITION_NAMES))
+        for i, (op, _, _) in enumerate(cell.light):
+            if op in PLACED_OPS:
+                key = "mul" if op == "Mul" else keys.get(i)
+                j = position_index(key, by_edge[_edge_of(cell.names[i])])
+                if j is not None:
+                    positions[j] += 1
         if len(self._arch_cache) > 20_000:
             self._arch_cache.clear()
         out = _ArchCounts(all_ids, live_ids, cell.depth, connected, 3 * n * positions)
         self._arch_cache[ops] = out
         return out
+
+    def _edge_positions(self, ops: tuple[str, ...], cell: _Cell) -> dict[str, str | None]:
+        """Position bucket of the placed node on each cell edge (``"n2/e1"``).
+
+        Every cell is a block between two cuts (its input and output), so its positions
+        in the whole graph are its positions on its own. They depend only on which edges
+        hold a convolution or pool (one placed node each), a zero multiply or nothing, so
+        they are computed once per such pattern (3^6) and looked up per edge.
+        """
+        pattern = tuple(_EDGE_PATTERN.get(op, "placed") for op in ops)
+        hit = self._edge_cache.get(pattern)
+        if hit is None:
+            params = {t for _, ins, _ in cell.light for t in ins if _is_light_param(t)}
+            flow = on_path(cell.light, inputs={"x0"}, outputs={cell.out})
+            hit = {
+                _edge_of(cell.names[i]): bucket(pos)
+                for i, pos in enumerate(node_positions(cell.light, flow, params=params))
+                if pos is not None
+            }
+            self._edge_cache[pattern] = hit
+        return hit
 
     def batch(self, archs: Sequence[str], *, signatures: bool = True) -> RawBatch:
         """Features (and kernel-signature counts) of many NB201 strings.
@@ -302,6 +327,16 @@ class _ArchCounts(NamedTuple):
     depth: int
     connected: bool
     positions: np.ndarray
+
+
+#: What an NB201 edge op puts in the cell, as far as positions go (any other op builds
+#: exactly one placed node: a convolution or a pool).
+_EDGE_PATTERN = {"none": "mul", "skip_connect": "skip"}
+
+
+def _edge_of(node_name: str) -> str:
+    """``"n2/e1/nor_conv_3x3/conv"`` -> ``"n2/e1"``."""
+    return "/".join(node_name.split("/")[:2])
 
 
 def _strip(tensor: str) -> str:
