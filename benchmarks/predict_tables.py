@@ -23,7 +23,8 @@ def load(name: str) -> dict | None:
 def evaluate_table(doc: dict, noise: dict | None) -> str:
     head = (
         "| device | n_train | n_test | acc10 (sd) | acc5 | MAPE % | Spearman | Kendall | "
-        "cov90 | width90 | noise ceiling acc10 |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "cov90 | width90 | noise ceiling acc10 (pooled / test-weighted) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = []
     for d in doc["devices"]:
@@ -31,12 +32,41 @@ def evaluate_table(doc: dict, noise: dict | None) -> str:
         if noise and d["device"] in noise["devices"]:
             n = noise["devices"][d["device"]]
             ceil = f"{n['ceiling_acc10']:.3f}" if "ceiling_acc10" in n else "quantized"
+            if "ceiling_acc10_flops" in n:
+                ceil += f" / {n['ceiling_acc10_flops']:.3f}"
         rows.append(
             f"| {d['device']} | {d['n_train']} | {d['n_test']} | {d['acc10']:.3f} "
             f"({d['acc10_std']:.3f}) | {d['acc5']:.3f} | {d['mape']:.2f} | {d['spearman']:.4f} | "
             f"{d['kendall']:.3f} | {d['coverage90']:.3f} | {d['width90_rel']:.3f} | {ceil} |"
         )
     return "\n".join([head, *rows])
+
+
+def noise_strata_table(noise: dict) -> None:
+    """Per-stratum ceilings of the devices with a bootstrap interval (pooled ceiling < 0.95)."""
+    rows = {d: v for d, v in noise["devices"].items() if "ceiling_acc10_flops_ci90" in v}
+    if not rows:
+        return
+    k = noise.get("strata", 5)
+    print("\n### Noise ceiling by stratum (NB201)\n")
+    print("`python benchmarks/predict_noise_floor.py`\n")
+    print(
+        "| device | pooled | "
+        + " | ".join(f"FLOPs q{i + 1}" for i in range(k))
+        + " | test-weighted by FLOPs (90% bootstrap) | by latency | rank corr. of pair "
+        "\\|log ratio\\| with latency | pair share in FLOPs q1..q5 |"
+    )
+    print("|---|---|" + "---|" * k + "---|---|---|---|")
+    for d, v in rows.items():
+        lo, hi = v["ceiling_acc10_flops_ci90"]
+        print(
+            f"| {d} | {v['ceiling_acc10']:.3f} | "
+            + " | ".join(f"{r['ceiling_acc10']:.3f}" for r in v["by_flops"])
+            + f" | {v['ceiling_acc10_flops']:.3f} ({lo:.3f}-{hi:.3f}) | "
+            f"{v['ceiling_acc10_latency']:.3f} | {v['abs_ratio_spearman_latency']:+.3f} | "
+            + " / ".join(f"{x:.2f}" for x in v["pair_share_per_flops_stratum"])
+            + " |"
+        )
 
 
 def main() -> None:
@@ -75,6 +105,7 @@ def main() -> None:
             f"\nnoise-ceiling Spearman, mean over the {len(vals)} non-quantized NB201 devices: "
             f"{np.mean(vals):.4f}"
         )
+        noise_strata_table(noise)
     fs = load("predict_fewshot.json")
     if fs:
         print("\n### Few-shot (HELP protocol)\n")
@@ -117,8 +148,10 @@ def main() -> None:
         var = load(f"predict_variants_{space}.json")
         if not var:
             continue
+        command = var.pop("_command", f"python benchmarks/predict_variants.py --space {space}")
+        var = {n: v for n, v in var.items() if v.get("devices")}
         print(f"\n### Variants tried, {space} (900 training architectures, seed 0)\n")
-        print(f"`python benchmarks/predict_variants.py --space {space}`\n")
+        print(f"`{command}`\n")
         cpus = sorted(next(iter(var.values()))["cpu_phone_acc10"])
         print("| variant | median acc10 GPU+FPGA+ASIC | " + " | ".join(cpus) + " | mean Spearman |")
         print("|---|---|" + "---|" * len(cpus) + "---|")

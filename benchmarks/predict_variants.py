@@ -8,8 +8,13 @@ permutation for every device), scored on the other 14,725 (NB201) or 4,100 (FBNe
 - ``baseline``: the issue's baseline, HistGradientBoosting on log latency with the NB201
   one-hot encoding plus live-edge flags;
 - ``lgb_l2`` / ``lgb_l1`` / ``lgb_huber``: LightGBM on the graph features;
-- ``kernel``: the kernel-additive model alone (non-negative ridge on kernel signatures);
+- ``lgb_l1_pos``: ``lgb_l1`` plus the position features (where each heavy kernel and
+  multiplication sits between the graph's cut points, :mod:`edgewise.graph._position`);
+- ``kernel``: the kernel-additive model alone (non-negative ridge on kernel signatures,
+  solved exactly as the library does: ``nonnegative_ridge``, per-sample penalty 1e-6);
 - ``kernel_l1`` / ``kernel_l2``: the same times a LightGBM correction;
+- ``kernel_l1_pos``: ``kernel_l1`` with the position features in the correction (what
+  the library's ``kernel`` pipeline does);
 - ``kernel_oof_l1``: the correction trained on out-of-fold kernel-model predictions;
 - ``factor4``: a rank-4 shared device model (SVD of the devices' training latencies,
   factors predicted from graph features) plus a per-device Huber residual.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -45,7 +51,9 @@ WHOLE_MS = {"pixel2", "essential_ph_1", "samsung_a50", "samsung_s7"}
 HELP_DEVICES = ("titan_rtx_256", "gold_6226", "fpga", "pixel2", "raspi4", "eyeriss")
 
 
-def load(space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
+def load(
+    space: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str], np.ndarray, np.ndarray]:
     df = pd.read_csv(DATA, usecols=["space", "arch", "device", "latency_ms", "arch_idx"])
     df = df[df["space"] == space]
     wide = df.pivot(index="arch", columns="device", values="latency_ms")
@@ -61,6 +69,7 @@ def load(space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], lis
         list(wide.columns),
         archs,
         idx.to_numpy(),
+        batch.positions[:, batch.positions.std(axis=0) > 0],
     )
 
 
@@ -102,17 +111,19 @@ def booster(
 
 
 def kernel_base(sig: np.ndarray, y: np.ndarray, tr: np.ndarray) -> np.ndarray:
-    from sklearn.linear_model import Ridge
+    """The library's kernel-additive base (exact NNLS ridge, as ``KernelPipeline``)."""
+    from edgewise.predict._pipelines import nonnegative_ridge
 
     scale = float(y[tr].mean())
-    model = Ridge(alpha=1e-3, positive=True).fit(sig[tr], y[tr] / scale)
-    return np.maximum(model.predict(sig) * scale, 0.05 * float(y[tr].min()))
+    coef, intercept = nonnegative_ridge(sig[tr], y[tr] / scale, alpha=1e-6)
+    return np.maximum((sig @ coef + intercept) * scale, 0.05 * float(y[tr].min()))
 
 
 def accuracy_variants(
     space: str, variants: list[str], *, train_size: int = 900, only: set[str] | None = None
 ) -> dict:
-    x, sig, lat, devices, archs, _ = load(space)
+    x, sig, lat, devices, archs, _, pos = load(space)
+    xp = np.hstack([x, pos])
     ly = np.log(lat)
     perm = np.random.default_rng(0).permutation(len(archs))
     tr, te = perm[:train_size], perm[train_size:]
@@ -140,6 +151,8 @@ def accuracy_variants(
                     max_iter=500, learning_rate=0.05, random_state=0
                 ).fit(oh[tr], ly[tr, j])
                 p = np.exp(est.predict(oh[te]))
+            elif v == "lgb_l1_pos":
+                p = np.exp(booster(xp[tr], ly[tr, j], "l1").predict(xp[te]))
             elif v in {"lgb_l2", "lgb_l1", "lgb_huber"}:
                 obj = {"lgb_l2": "regression", "lgb_l1": "l1", "lgb_huber": "huber"}[v]
                 extra = {"alpha": 0.05} if v == "lgb_huber" else {}
@@ -161,8 +174,8 @@ def accuracy_variants(
                 if v == "kernel":
                     p = base[te]
                 else:
-                    feats = np.column_stack([x, np.log(base)])
-                    obj = "l1" if v == "kernel_l1" else "regression"
+                    feats = np.column_stack([xp if v == "kernel_l1_pos" else x, np.log(base)])
+                    obj = "regression" if v == "kernel_l2" else "l1"
                     corr = booster(feats[tr], ly[tr, j] - np.log(base[tr]), obj, n=400)
                     p = base[te] * np.exp(corr.predict(feats[te]))
             elif v == "factor4":
@@ -193,7 +206,7 @@ def summarize(rows: dict[str, dict]) -> dict:
 
 
 def fewshot_variants(shots_list: list[int]) -> dict:
-    x, _, lat, devices, _, idx = load("nasbench201")
+    x, _, lat, devices, _, idx, _ = load("nasbench201")
     ly = np.log(lat)
     qmask = (idx >= 900) & (idx <= 1899)
     nonq = np.flatnonzero(~qmask)
@@ -282,7 +295,10 @@ def main() -> None:
     ap.add_argument("--space", default="nasbench201")
     ap.add_argument(
         "--variants",
-        default="baseline,lgb_l2,lgb_l1,lgb_huber,kernel,kernel_l1,kernel_l2,kernel_oof_l1,factor4",
+        default=(
+            "baseline,lgb_l2,lgb_l1,lgb_l1_pos,lgb_huber,kernel,kernel_l1,kernel_l1_pos,"
+            "kernel_l2,kernel_oof_l1,factor4"
+        ),
     )
     ap.add_argument("--train-size", type=int, default=900)
     ap.add_argument("--devices", default="", help="only these devices (comma-separated)")
@@ -299,6 +315,7 @@ def main() -> None:
         )
         suffix = "" if args.train_size == 900 and not only else f"_{args.train_size}"
         name = f"predict_variants_{args.space}{suffix}.json"
+        doc["_command"] = " ".join(["python", *sys.argv])
     (ROOT / "benchmarks" / "results" / name).write_text(json.dumps(doc, indent=1))
     print(f"wrote benchmarks/results/{name}")
 
