@@ -22,22 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from edgewise.graph._cost import ACTIVATIONS, ELEMENTWISE_1, ELEMENTWISE_N, VIEW_OPS
+from edgewise.graph._cost import (
+    ACTIVATIONS,
+    ELEMENTWISE_1,
+    ELEMENTWISE_N,
+    MATMUL_OPS,
+    VIEW_OPS,
+)
 
 LightNode = tuple[str, Sequence[str], Sequence[str]]
 
-_ANCHOR_MATMUL = frozenset(
-    {
-        "Conv",
-        "ConvTranspose",
-        "Gemm",
-        "MatMul",
-        "ConvInteger",
-        "MatMulInteger",
-        "QLinearConv",
-        "QLinearMatMul",
-    }
-)
 _ANCHOR_ELEMENTWISE = (ELEMENTWISE_1 | frozenset(ELEMENTWISE_N)) - ACTIVATIONS
 
 # Stages of a matmul-anchored kernel; a node may join only at a later stage.
@@ -82,7 +76,7 @@ def fuse(
             continue
         taken[i] = True
         group = [i]
-        if op in _ANCHOR_MATMUL:
+        if op in MATMUL_OPS:
             stage, limit = 0, _ACT2
         elif op in _ANCHOR_ELEMENTWISE or op in ACTIVATIONS:
             stage, limit = _BIAS, _ACT1

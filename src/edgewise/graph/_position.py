@@ -31,22 +31,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
-from edgewise.graph._cost import POOL_OPS
+from edgewise.graph._cost import MATMUL_OPS, POOL_OPS
 from edgewise.graph._fusion import LightNode, liveness
 
 #: Anchor ops of the heavy kernels.
-HEAVY_OPS = frozenset(
-    {
-        "Conv",
-        "ConvTranspose",
-        "Gemm",
-        "MatMul",
-        "ConvInteger",
-        "MatMulInteger",
-        "QLinearConv",
-        "QLinearMatMul",
-    }
-) | frozenset(POOL_OPS)
+HEAVY_OPS = MATMUL_OPS | POOL_OPS
 #: Nodes that get a position and count in ``up``/``down``: the heavy ones and the
 #: multiplications (by zero, a gate...). Counting multiplications as levels was chosen on
 #: data: per-device LightGBM on HW-NAS-Bench pixel3/raspi4 (docs/predictor.md).
