@@ -179,12 +179,18 @@ def main() -> None:
         print("\n### Speed\n")
         for space in ("nasbench201", "fbnet"):
             f = feats[space]
+            for mode in ("cold", "warm"):
+                m = f[mode]
+                print(
+                    f"- {space}, {mode}: features {m['features_graphs_per_s_median']:.0f} "
+                    f"graphs/s, features + prediction "
+                    f"{m['features_plus_prediction_graphs_per_s_median']:.0f} graphs/s "
+                    f"(median of {feats['repeats']} x {feats['n_per_repeat']} x 3 devices; "
+                    f"slowest device {m['features_plus_prediction_min_device_median']:.0f})"
+                )
             print(
-                f"- {space}: features {f['features_graphs_per_s_median']:.0f} graphs/s, "
-                f"features + prediction {f['features_plus_prediction_graphs_per_s_median']:.0f}"
-                f" graphs/s (median of {feats['repeats']} x {feats['n_per_repeat']}); ONNX "
-                f"path {f['onnx_path_graphs_per_s']:.1f} graphs/s; one-off init "
-                f"{f['featurizer_init_s']} s"
+                f"- {space}: ONNX path {f['onnx_path_graphs_per_s']:.1f} graphs/s; one-off "
+                f"init {f['featurizer_init_s']} s"
             )
 
 

@@ -100,3 +100,31 @@ def test_nb201_positions_cached_per_edge_pattern_match(nb201: NB201Featurizer) -
     got = nb201.batch(archs)
     for i, arch in enumerate(archs):
         np.testing.assert_array_equal(got.positions[i], _onnx_path(nasbench201(arch))[2])
+
+
+def test_nb201_cells_planned_per_topology_match_cells_planned_alone() -> None:
+    # 1x1 and 3x3 convolutions build the same nodes, so fusion, liveness and positions
+    # are planned once per topology and only the kernels are looked up per arch; a
+    # featurizer that plans every cell alone must give exactly the same answers
+    rng = np.random.default_rng(7)
+    topo_ops = ["nor_conv_3x3", "avg_pool_3x3", "skip_connect", "none"]
+    archs = []
+    for _ in range(25):
+        topo = list(rng.choice(topo_ops, 6))
+        convs = [k for k, op in enumerate(topo) if op == "nor_conv_3x3"]
+        for _ in range(4):  # some of its 1x1/3x3 variants, in random order
+            ops = list(topo)
+            for k in convs:
+                ops[k] = str(rng.choice(["nor_conv_1x1", "nor_conv_3x3"]))
+            archs.append(format_nasbench201(ops))
+    shared, alone = NB201Featurizer(), NB201Featurizer()
+    alone._canonical = {}  # noqa: SLF001
+    a, b = shared.batch(archs), alone.batch(archs)
+    np.testing.assert_array_equal(a.features, b.features)
+    np.testing.assert_array_equal(a.positions, b.positions)
+    assert a.signatures == b.signatures
+    assert len(shared._plans) <= 25 < len(alone._plans)  # noqa: SLF001
+    for arch in archs[:3]:
+        np.testing.assert_array_equal(
+            shared.batch([arch]).features[0], _onnx_path(nasbench201(arch))[0]
+        )

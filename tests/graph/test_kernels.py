@@ -88,3 +88,24 @@ def test_features_are_named_finite_and_consistent() -> None:
     assert f["depth"] == s.depth and f["all.kernels"] == s.n_kernels
     assert f["all.conv.k3.count"] == 5 * 3 * 2 + 1 + 2 * 2  # cells + stem + reductions
     assert 0 <= f["all.roof8.memshare"] <= 1
+
+
+def test_used_and_dead_kernels_split_what_the_output_uses() -> None:
+    from edgewise.graph import kernel_signatures
+    from edgewise.graph._fusion import reaches_output
+
+    # x -> conv -> *0 -> out: the conv's result is thrown away; the multiply still runs
+    nodes = [("Conv", ("x", "w"), ("c",)), ("Mul", ("c", "zero"), ("y",))]
+    assert reaches_output(nodes, zero_mul=[False, True], graph_outputs={"y"}) == [False, True]
+    # a real NB201 cell: edge 1<-0 (conv 3x3) feeds only `none` edges, so the output
+    # never uses it, though it is computed: `d:`, one per cell
+    g = load_graph(
+        nasbench201("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|")
+    )
+    sig = kernel_signatures(g)
+    for key in {k[2:] for k in sig}:
+        assert sig["a:" + key] == sig["o:" + key] + sig["d:" + key]
+    dead = {k: v for k, v in sig.items() if k.startswith("d:")}
+    assert sum(v for k, v in dead.items() if "|k3s1g1|" in k and k.startswith("d:conv")) == 15
+    full = kernel_signatures(load_graph(nasbench201(["nor_conv_3x3"] * 6)))
+    assert not any(k.startswith("d:") for k in full)  # a full cell uses everything

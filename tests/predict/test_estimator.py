@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -207,3 +209,28 @@ def test_position_features_leave_the_shared_factors_and_few_shot_unchanged(
         for r in ([(m, d) for m in models] for d in trained)
     ]
     assert max(gaps) > 1e-3
+
+
+def test_members_with_zero_weight_are_not_run_and_change_nothing(
+    split: tuple[pd.DataFrame, pd.DataFrame], fitted: LatencyPredictor
+) -> None:
+    est = copy.deepcopy(fitted)
+    d = "titan_rtx_1"  # disconnected graphs computed: every row goes through the members
+    dm = est.device_models_[d]
+    models = ("nasbench201:" + split[1]["arch"].drop_duplicates()).tolist()[:60]
+    fb, f, s = est._features(models)
+    fo = est._own(fb, f)
+    cols = [p.predict(fo, est._sig(s, p)) for p in dm.pipelines]
+    if len(dm.weights) > len(cols):
+        cols.append(est.shared_.predict(est.shared_.factors(f), d))
+    dm.weights = np.zeros(len(cols))
+    dm.weights[0] = 1.0
+    expected = np.column_stack(cols) @ dm.weights
+
+    class Unrunnable:
+        def predict(self, *_: object) -> np.ndarray:
+            raise AssertionError("a member with weight 0 was run")
+
+    dm.pipelines[1:] = [Unrunnable() for _ in dm.pipelines[1:]]
+    est.shared_.factors = Unrunnable().predict  # type: ignore[method-assign]
+    np.testing.assert_array_equal(est._log_predict([(m, d) for m in models])[0], expected)

@@ -65,38 +65,46 @@ class RawBatch:
 
 
 class _LightWriter:
-    """Stands in for :class:`OnnxWriter`: records ``(name, op, inputs, outputs)`` only."""
+    """Stands in for :class:`OnnxWriter`: records ``(name, op, inputs, outputs)`` only,
+    with ``prefix`` taken off every name it makes."""
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
+    def __init__(self, shape: tuple[int, ...], prefix: str = "") -> None:
         self._shape = shape
+        self._prefix = prefix
         self.nodes: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
 
     def shape(self, tensor: str) -> tuple[int, ...]:
         return self._shape
 
-    def _node(self, op: str, inputs: list[str], name: str) -> str:
+    def _node(self, op: str, x: str, name: str, params: tuple[str, ...] = ()) -> str:
+        name = name.removeprefix(self._prefix)
         out = f"{name}:0"
-        self.nodes.append((name, op, tuple(inputs), (out,)))
+        self.nodes.append((name, op, (x, *(f"{name}.{p}" for p in params)), (out,)))
         return out
 
     def relu(self, x: str, *, name: str) -> str:
-        return self._node("Relu", [x], name)
+        return self._node("Relu", x, name)
 
     def conv(self, x: str, cout: int, k: int, *, name: str, **_: Any) -> str:
-        return self._node("Conv", [x, f"{name}.weight"], name)
+        return self._node("Conv", x, name, ("weight",))
 
     def bn(self, x: str, *, name: str) -> str:
-        params = [f"{name}.{p}" for p in ("scale", "bias", "mean", "var")]
-        return self._node("BatchNormalization", [x, *params], name)
+        return self._node("BatchNormalization", x, name, ("scale", "bias", "mean", "var"))
 
     def add(self, a: str, b: str, *, name: str) -> str:
-        return self._node("Add", [a, b], name)
+        name = name.removeprefix(self._prefix)
+        out = f"{name}:0"
+        self.nodes.append((name, "Add", (a, b), (out,)))
+        return out
 
     def mul_zero(self, x: str, *, name: str) -> str:
-        return self._node("Mul", [x, _ZERO], name)
+        name = name.removeprefix(self._prefix)
+        out = f"{name}:0"
+        self.nodes.append((name, "Mul", (x, _ZERO), (out,)))
+        return out
 
     def avgpool(self, x: str, k: int, *, name: str, **_: Any) -> str:
-        return self._node("AveragePool", [x], name)
+        return self._node("AveragePool", x, name)
 
 
 def _is_light_param(tensor: str) -> bool:
@@ -111,6 +119,7 @@ class _Cell:
     live: tuple[bool, ...]
     depth: int
     out: str
+    used: tuple[bool, ...]  # the cell's output uses the node's result
 
     @property
     def connected(self) -> bool:
@@ -149,6 +158,9 @@ class NB201Featurizer:
                 self._tensors[stage][f"{rel}:0"] = act
             self._tensors[stage]["x0"] = act
         self._skeleton = _skeleton_raw(base, lambda n: not n.startswith("cell"))
+        # a cell whose output ignores its input cuts the graph: the output uses no node
+        # before the last cell (all-`none` cells show which skeleton kernels remain)
+        self._skeleton_cut = _skeleton_raw(refs["none"], lambda n: not n.startswith("cell"))
         self._skeleton_pos = graph_positions(base, keep=lambda n: not n.startswith("cell"))
         ref_cell = self._cell(("nor_conv_3x3",) * 6)
         n_cells = 3 * self._cells_per_stage
@@ -161,33 +173,75 @@ class NB201Featurizer:
         self._kernel_keys: list[str | None] = []
         self._matrix: np.ndarray | None = None
         self._arch_cache: dict[tuple[str, ...], _ArchCounts] = {}
+        #: ops that build the same nodes as another (see _plan); {} plans every cell alone
+        self._canonical: dict[str, str] = {"nor_conv_1x1": "nor_conv_3x3"}
+        self._plans: dict[tuple[str, ...], _Plan] = {}
         self._edge_cache: dict[tuple[str, ...], dict[str, str | None]] = {}
 
     def _cell(self, ops: tuple[str, ...]) -> _Cell:
-        lw = _LightWriter((1, 1, 1, 1))
-        out = _nb201._cell(lw, ops, "x0", name="c")  # type: ignore[arg-type]
-        names = tuple(n[0][2:] for n in lw.nodes)
-        light = [
-            (op, tuple(_strip(t) for t in ins), tuple(_strip(t) for t in outs))
-            for _, op, ins, outs in lw.nodes
-        ]
-        x3 = _strip(out)
+        lw = _LightWriter((1, 1, 1, 1), prefix="c/")
+        x3 = _nb201._cell(lw, ops, "x0", name="c")  # type: ignore[arg-type]
+        names = tuple(n[0] for n in lw.nodes)
+        light = [(op, ins, outs) for _, op, ins, outs in lw.nodes]
         params = {t for _, ins, _ in light for t in ins if _is_light_param(t)}
         groups = _fusion.fuse(light, params=params, graph_outputs={x3})
-        live = _fusion.liveness(
-            light,
-            zero_mul=[op == "Mul" for op, _, _ in light],
-            graph_inputs={"x0"},
-            graph_outputs={x3},
+        zero_mul = [op == "Mul" for op, _, _ in light]
+        live = _fusion.liveness(light, zero_mul=zero_mul, graph_inputs={"x0"}, graph_outputs={x3})
+        used = _fusion.reaches_output(light, zero_mul=zero_mul, graph_outputs={x3})
+        depth = _fusion.depth(light, groups)
+        return _Cell(names, light, groups, tuple(live), depth, x3, tuple(used))
+
+    def _plan(self, ops: tuple[str, ...]) -> _Plan:
+        """What ``ops`` share with every cell of the same topology: a 1x1 and a 3x3
+        convolution build the same nodes (Relu, Conv, BatchNormalization), so fusion,
+        liveness, depth and positions are computed once per topology (at most 4^6) and
+        only the kernel lookups are per architecture."""
+        topo = tuple(self._canonical.get(op, op) for op in ops)
+        plan = self._plans.get(topo)
+        if plan is not None:
+            return plan
+        cell = self._cell(topo)
+        connected = cell.connected
+        edge_index = {f"n{j}/e{i}": k for k, (j, i) in enumerate(_nb201.NB201_EDGES)}
+        groups = []
+        for group in cell.groups:
+            inside = {t for i in group for t in cell.light[i][2]}
+            ext = len(
+                {
+                    t
+                    for i in group
+                    for t in cell.light[i][1]
+                    if t not in inside and not _is_light_param(t)
+                }
+            )
+            live = connected and any(cell.live[i] for i in group)
+            heavy = cell.light[group[0]][0] in HEAVY_OPS
+            edges = 0  # bit k: the group has a node of edge k
+            for i in group:
+                k = edge_index.get(_edge_of(cell.names[i]), -1)
+                edges |= (1 << k) if k >= 0 else 0
+            names = tuple(cell.names[i] for i in group)
+            used = any(cell.used[i] for i in group)
+            groups.append(_Group(group, names, edges, ext, live, heavy, used))
+        by_edge = self._edge_positions(topo, cell)
+        placed = tuple(
+            (i, op == "Mul", by_edge[_edge_of(cell.names[i])])
+            for i, (op, _, _) in enumerate(cell.light)
+            if op in PLACED_OPS
         )
-        return _Cell(names, light, groups, tuple(live), _fusion.depth(light, groups), x3)
+        plan = _Plan(topo, cell, tuple(groups), placed, {})
+        self._plans[topo] = plan
+        return plan
 
     def _kernel_id(
-        self, stage: int, cell: _Cell, group: tuple[int, ...], ext: int, live: bool
+        self, stage: int, names: tuple[str, ...], ext: int, live: bool, ops: tuple[str, ...]
     ) -> int:
-        key = (stage, tuple(cell.names[i] for i in group), ext, live)
+        key = (stage, names, ext, live)
         kid = self._kernel_ids.get(key)
         if kid is None:
+            cell = self._cell(ops)  # the real cell: its tensors name the real ops
+            where = {n: i for i, n in enumerate(cell.names)}
+            group = tuple(where[n] for n in names)
             nodes = [
                 dataclasses.replace(
                     self._universe[stage][cell.names[i]],
@@ -211,41 +265,51 @@ class NB201Featurizer:
         cached = self._arch_cache.get(ops)
         if cached is not None:
             return cached
-        cell = self._cell(ops)
-        connected = cell.connected
-        n = self._cells_per_stage
-        all_ids: dict[int, int] = {}
-        live_ids: dict[int, int] = {}
+        plan = self._plan(ops)
+        cell = plan.cell
+        renamed = 0  # bit k: edge k holds another op than the plan's (a 1x1 convolution)
+        if ops != plan.topo:
+            for k, (op, t) in enumerate(zip(ops, plan.topo, strict=True)):
+                renamed |= (1 << k) if op != t else 0
+        kids_all: list[int] = []
+        kids_live: list[int] = []
+        kids_used: list[int] = []
         keys: dict[int, str | None] = {}
-        for group in cell.groups:
-            inside = {t for i in group for t in cell.light[i][2]}
-            ext = len(
-                {
-                    t
-                    for i in group
-                    for t in cell.light[i][1]
-                    if t not in inside and not _is_light_param(t)
-                }
-            )
-            live = connected and any(cell.live[i] for i in group)
-            for stage in range(3):
-                kid = self._kernel_id(stage, cell, group, ext, live)
-                all_ids[kid] = all_ids.get(kid, 0) + n
-                if live:
-                    live_ids[kid] = live_ids.get(kid, 0) + n
-                if cell.light[group[0]][0] in HEAVY_OPS:
-                    keys[group[0]] = self._kernel_keys[kid]
-        by_edge = self._edge_positions(ops, cell)
+        for gi, g in enumerate(plan.groups):
+            mask = g.edges & renamed
+            kids = plan.kids.get((gi, mask))
+            if kids is None:
+                names = tuple(_rename(x, plan.topo, ops) for x in g.names) if mask else g.names
+                kids = tuple(self._kernel_id(st, names, g.ext, g.live, ops) for st in (0, 1, 2))
+                plan.kids[(gi, mask)] = kids
+            kids_all += kids
+            if g.live:
+                kids_live += kids
+            if g.used:
+                kids_used += kids
+            if g.heavy:
+                keys[g.nodes[0]] = self._kernel_keys[kids[2]]
+        n = self._cells_per_stage
+        all_ids = {kid: m * n for kid, m in Counter(kids_all).items()}
+        live_ids = {kid: m * n for kid, m in Counter(kids_live).items()}
+        # what the graph output uses: every used kernel of every cell when the cell's
+        # input reaches its output; otherwise only the last cell's (nothing before it is)
+        per_stage = Counter(kids_used)
+        if cell.connected:
+            used_ids = {kid: m * n for kid, m in per_stage.items()}
+        else:
+            last = Counter(kids_used[2::3])  # the stage-2 kernel of each used group
+            used_ids = dict(last)
         positions = np.zeros(len(POSITION_NAMES))
-        for i, (op, _, _) in enumerate(cell.light):
-            if op in PLACED_OPS:
-                key = "mul" if op == "Mul" else keys.get(i)
-                j = position_index(key, by_edge[_edge_of(cell.names[i])])
-                if j is not None:
-                    positions[j] += 1
+        for i, is_mul, where in plan.placed:
+            j = position_index("mul" if is_mul else keys.get(i), where)
+            if j is not None:
+                positions[j] += 1
         if len(self._arch_cache) > 20_000:
             self._arch_cache.clear()
-        out = _ArchCounts(all_ids, live_ids, cell.depth, connected, 3 * n * positions)
+        out = _ArchCounts(
+            all_ids, live_ids, cell.depth, cell.connected, 3 * n * positions, used_ids
+        )
         self._arch_cache[ops] = out
         return out
 
@@ -308,17 +372,61 @@ class NB201Featurizer:
         )
         sigs: list[Counter[str]] = []
         if signatures:
+            a_names, l_names, o_names, d_names = (
+                [None if x is None else prefix + x for x in self._kernel_sigs]
+                for prefix in ("a:", "l:", "o:", "d:")
+            )
+            skel = self._skeleton
+            skeleton = (
+                skel[2] + self._skeleton_cut[4] + self._skeleton_cut[5],  # disconnected
+                skel[2] + skel[3] + skel[4] + skel[5],
+            )
             for cnt in counts:
-                c: Counter[str] = Counter(self._skeleton[2])
-                if cnt.connected:
-                    c.update(self._skeleton[3])
-                for prefix, ids in (("a:", cnt.all_ids), ("l:", cnt.live_ids)):
+                c: Counter[str] = Counter(skeleton[cnt.connected])
+                get = c.get
+                used = cnt.used_ids
+                dead = {k: m - used.get(k, 0) for k, m in cnt.all_ids.items()}
+                for names, ids in (
+                    (a_names, cnt.all_ids),
+                    (l_names, cnt.live_ids),
+                    (o_names, used),
+                    (d_names, dead),
+                ):
                     for kid, m in ids.items():
-                        sig = self._kernel_sigs[kid]
-                        if sig is not None:
-                            c[prefix + sig] += m
+                        key = names[kid]
+                        if key is not None and m:
+                            c[key] = get(key, 0) + m
                 sigs.append(c)
         return RawBatch(features=feats, signatures=sigs, positions=pos)
+
+
+class _Group(NamedTuple):
+    """A fused kernel of a cell plan."""
+
+    nodes: tuple[int, ...]
+    names: tuple[str, ...]  # of the nodes, as built with the plan's ops
+    edges: int  # bit k: a node of edge k (NB201_EDGES order) is in it
+    ext: int  # inputs from outside the kernel
+    live: bool
+    heavy: bool  # starts with a convolution, matmul or pool
+    used: bool  # the cell's output uses its result
+
+
+class _Plan(NamedTuple):
+    topo: tuple[str, ...]  # the ops the cell was built with
+    cell: _Cell
+    groups: tuple[_Group, ...]
+    placed: tuple[tuple[int, bool, str | None], ...]  # (node, is a zero Mul, position)
+    kids: dict[tuple[int, int], tuple[int, ...]]  # (group, renamed edges) -> id per stage
+
+
+def _rename(name: str, built: tuple[str, ...], ops: tuple[str, ...]) -> str:
+    """``name`` of a node built with ``built`` as it is named in a cell of ``ops``:
+    ``"n2/e1/nor_conv_3x3/conv"`` -> ``"n2/e1/nor_conv_1x1/conv"``."""
+    if name[3] != "e":  # an Add ("n2/add1") belongs to no edge
+        return name
+    k = _nb201.NB201_EDGES.index((int(name[1]), int(name[4])))
+    return name.replace(built[k], ops[k], 1)
 
 
 class _ArchCounts(NamedTuple):
@@ -327,6 +435,7 @@ class _ArchCounts(NamedTuple):
     depth: int
     connected: bool
     positions: np.ndarray
+    used_ids: dict[int, int]  # kernels whose result the graph output uses
 
 
 #: What an NB201 edge op puts in the cell, as far as positions go (any other op builds
@@ -339,17 +448,18 @@ def _edge_of(node_name: str) -> str:
     return "/".join(node_name.split("/")[:2])
 
 
-def _strip(tensor: str) -> str:
-    return tensor[2:] if tensor.startswith("c/") else tensor
-
-
 def _skeleton_raw(
     graph: Graph, keep: Any
-) -> tuple[np.ndarray, np.ndarray, Counter[str], Counter[str]]:
+) -> tuple[np.ndarray, np.ndarray, Counter[str], Counter[str], Counter[str], Counter[str]]:
+    """Raw features (all, live) and signature counts (``a:``, ``l:``, ``o:``, ``d:``, as
+    :func:`kernel_signatures`) of the kernels whose nodes ``keep`` accepts."""
     raw_all = np.zeros(len(RAW_NAMES))
     raw_live = np.zeros(len(RAW_NAMES))
     sig_all: Counter[str] = Counter()
     sig_live: Counter[str] = Counter()
+    sig_used: Counter[str] = Counter()
+    sig_dead: Counter[str] = Counter()
+    reach = graph.reaches_output
     for k in graph.kernels:
         names = [graph.nodes[i].name for i in k.node_indices]
         inside = [keep(n) for n in names]
@@ -363,7 +473,11 @@ def _skeleton_raw(
         if k.live:
             raw_live += vec
             sig_live["l:" + k.signature] += 1
-    return raw_all, raw_live, sig_all, sig_live
+        if any(reach[i] for i in k.node_indices):
+            sig_used["o:" + k.signature] += 1
+        else:
+            sig_dead["d:" + k.signature] += 1
+    return raw_all, raw_live, sig_all, sig_live, sig_used, sig_dead
 
 
 class FBNetFeaturizer:
@@ -399,7 +513,9 @@ class FBNetFeaturizer:
             total_depth = 0
             for pos in range(n_pos):
                 prefix = f"layer{pos}/"
-                raw, _, sig, _ = _skeleton_raw(ref, lambda n, p=prefix: n.startswith(p))
+                raw, _, sig, _, _, dead = _skeleton_raw(ref, lambda n, p=prefix: n.startswith(p))
+                if dead:  # FBNet has no zero multiply: the output uses every block
+                    raise RuntimeError(f"FBNet block {block} at {pos} has unused kernels")
                 self._table[pos, b] = raw
                 self._sigs[pos][b] = Counter({k[2:]: v for k, v in sig.items()})
                 self._pos_table[pos, b] = graph_positions(
@@ -446,7 +562,8 @@ class FBNetFeaturizer:
                 c.update(self._sigs[p][b])
             out = Counter({"a:" + k: v for k, v in c.items()})
             out.update({"l:" + k: v for k, v in c.items()})
-            out.update(self._skeleton[2])
-            out.update(self._skeleton[3])
+            out.update({"o:" + k: v for k, v in c.items()})
+            for skel in self._skeleton[2:]:
+                out.update(skel)
             sigs.append(out)
         return RawBatch(features=feats, signatures=sigs, positions=positions)

@@ -191,14 +191,19 @@ def graph_features(graph: Graph) -> dict[str, float]:
 
 
 def kernel_signatures(graph: Graph) -> Counter[str]:
-    """Counts of kernel signatures, prefixed ``a:`` (all kernels) and ``l:`` (live ones)."""
+    """Counts of kernel signatures, prefixed ``a:`` (all kernels), ``l:`` (live ones:
+    on an input-to-output path), ``o:`` (an output uses their result) and ``d:`` (no
+    output does: code a pruning runtime drops)."""
     out: Counter[str] = Counter()
+    reach = graph.reaches_output
     for k in graph.kernels:
         if k.kind == "view":
             continue
         out["a:" + k.signature] += 1
         if k.live:
             out["l:" + k.signature] += 1
+        used = any(reach[i] for i in k.node_indices)
+        out[("o:" if used else "d:") + k.signature] += 1
     return out
 
 

@@ -124,15 +124,27 @@ def liveness(
         if not zero_mul[i] and any(t in reached for t in ins):
             from_input[i] = True
             reached.update(outs)
+    needed = reaches_output(nodes, zero_mul=zero_mul, graph_outputs=graph_outputs)
+    return [a and b for a, b in zip(from_input, needed, strict=True)]
+
+
+def reaches_output(
+    nodes: Sequence[LightNode], *, zero_mul: Sequence[bool], graph_outputs: Collection[str]
+) -> list[bool]:
+    """Which nodes' results a graph output uses (a zero multiply uses none of its input).
+
+    Unlike :func:`liveness` this keeps nodes that only ever see zeros (they still run),
+    and drops nodes whose result is thrown away: runtimes that prune dead code skip them.
+    """
     needed = set(graph_outputs)
-    to_output = [False] * len(nodes)
+    out = [False] * len(nodes)
     for i in range(len(nodes) - 1, -1, -1):
         _, ins, outs = nodes[i]
         if any(t in needed for t in outs):
-            to_output[i] = True
+            out[i] = True
             if not zero_mul[i]:
                 needed.update(ins)
-    return [a and b for a, b in zip(from_input, to_output, strict=True)]
+    return out
 
 
 def depth(nodes: Sequence[LightNode], kernels: Sequence[tuple[int, ...]]) -> int:

@@ -129,6 +129,17 @@ class Graph:
         )
 
     @cached_property
+    def reaches_output(self) -> tuple[bool, ...]:
+        """Per node: an output uses its result (zero multiplies use none of their input)."""
+        return tuple(
+            _fusion.reaches_output(
+                self.light_nodes,
+                zero_mul=[n.zero_mul for n in self.nodes],
+                graph_outputs=self.outputs,
+            )
+        )
+
+    @cached_property
     def kernel_groups(self) -> list[tuple[int, ...]]:
         return _fusion.fuse(self.light_nodes, params=self.params, graph_outputs=self.outputs)
 

@@ -143,6 +143,13 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         fb = batch or shared_featurizer().transform(models)
         return fb, fb.features[:, self.feature_mask_], self.vocab_.transform(fb.signatures)
 
+    def _sig(self, s: Any, pipeline: Any) -> Any:
+        """The signature columns ``pipeline`` reads (its ``prefixes``; all if it has none
+        or the vocabulary has no others, as in files of format 1.2 and before)."""
+        prefixes = getattr(pipeline, "prefixes", ())
+        cols = self.vocab_.columns(prefixes) if prefixes else None
+        return s if cols is None else s[:, cols]
+
     def _own(self, fb: FeatureBatch, f: np.ndarray) -> np.ndarray:
         """What the per-device models see: the features plus the position features
         (the shared factors, and so few-shot, see the features alone)."""
@@ -238,6 +245,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
         self.device_models_: dict[str, DeviceModel] = {}
         min_rows = 2 * self.cv_folds
+        s_of = {n: self._sig(s, make_pipeline(n, params)) for n in self.pipelines}
         for d in self.devices_:
             rows = np.flatnonzero((dev_arr == d) & main)
             own = list(self.pipelines) if rows.size >= min_rows else []
@@ -249,12 +257,13 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             cols = []
             for name in own:
                 oof = np.full(rows.size, np.nan)
+                sp = s_of[name]
                 for k in range(self.cv_folds):
                     tr, te = rows[fold[rows] != k], rows[fold[rows] == k]
                     if tr.size == 0 or te.size == 0:
                         continue
-                    p = make_pipeline(name, params).fit(fo[tr], s[tr], y_log[tr])
-                    oof[fold[rows] == k] = p.predict(fo[te], s[te])
+                    p = make_pipeline(name, params).fit(fo[tr], sp[tr], y_log[tr])
+                    oof[fold[rows] == k] = p.predict(fo[te], sp[te])
                 cols.append(oof)
             if use_shared:
                 cols.append(shared_oof[rows])
@@ -266,7 +275,9 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                 else np.full(oof_mat.shape[1], 1.0 / oof_mat.shape[1])
             )
             scores = np.abs(oof_mat[ok] @ weights - y_log[rows][ok])
-            fitted = [make_pipeline(n, params).fit(fo[rows], s[rows], y_log[rows]) for n in own]
+            fitted = [
+                make_pipeline(n, params).fit(fo[rows], s_of[n][rows], y_log[rows]) for n in own
+            ]
             dm = DeviceModel(
                 name=d,
                 pipelines=fitted,
@@ -305,13 +316,32 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             return out, devices, np.ones(0, dtype=bool)
         fb, f, s = self._features(models, batch)
         fo = self._own(fb, f)
-        u = self.shared_.factors(f) if self.shared_ is not None else None
         dev_arr = np.asarray(devices)
+        wanted = [self.device_models_[d] for d in dict.fromkeys(devices)]
+        # A member with weight 0 (the 0.1 weight grid gives many) adds exactly 0: its
+        # boosters are not run, and the shared factors only when some device uses them.
+        u = (
+            self.shared_.factors(f)
+            if self.shared_ is not None
+            and any(dm.weights[len(dm.pipelines) :].any() for dm in wanted)
+            else None
+        )
+        s_of: dict[str, Any] = {}  # signature columns per pipeline kind, sliced once
         for d in dict.fromkeys(devices):
             dm = self.device_models_[d]
             rows = dev_arr == d
-            cols = [p.predict(fo[rows], s[rows]) for p in dm.pipelines]
-            if dm.shared_override is not None and u is not None:
+            n = int(rows.sum())
+            cols = []
+            for p, w in zip(dm.pipelines, dm.weights, strict=False):
+                if not w:
+                    cols.append(np.zeros(n))
+                    continue
+                if p.name not in s_of:
+                    s_of[p.name] = self._sig(s, p)
+                cols.append(p.predict(fo[rows], s_of[p.name][rows]))
+            if len(dm.weights) > len(dm.pipelines) and u is None:
+                cols.append(np.zeros(n))
+            elif dm.shared_override is not None and u is not None:
                 mu, v = dm.shared_override
                 cols.append(mu + u[rows] @ np.asarray(v))
             elif u is not None and len(dm.weights) > len(dm.pipelines):

@@ -159,19 +159,29 @@ class SignatureVocab:
         """A CSR matrix ``(n, len(names))`` of counts; unseen signatures are ignored."""
         from scipy import sparse
 
-        rows: list[int] = []
+        index = self._index
         cols: list[int] = []
         vals: list[float] = []
-        for r, c in enumerate(signatures):
+        indptr = [0]
+        for c in signatures:
             for k, v in c.items():
-                j = self._index.get(k)
+                j = index.get(k)
                 if j is not None:
-                    rows.append(r)
                     cols.append(j)
-                    vals.append(float(v))
-        return sparse.csr_matrix(
-            (vals, (rows, cols)), shape=(len(signatures), len(self.names)), dtype=np.float64
+                    vals.append(v)
+            indptr.append(len(cols))
+        out = sparse.csr_matrix(
+            (np.asarray(vals, dtype=np.float64), cols, indptr),
+            shape=(len(signatures), len(self.names)),
         )
+        out.sort_indices()  # canonical, as from COO: products sum in the same order
+        return out
+
+    def columns(self, prefixes: Sequence[str]) -> np.ndarray | None:
+        """Indices of the columns whose signature has one of ``prefixes``; None when
+        that is every column (nothing to select)."""
+        keep = [i for i, n in enumerate(self.names) if n[:2] in prefixes]
+        return None if len(keep) == len(self.names) else np.asarray(keep, dtype=np.intp)
 
     def unseen_share(self, signatures: Sequence[Counter[str]]) -> np.ndarray:
         """Per model: the fraction of its live kernels whose signature was never trained on."""

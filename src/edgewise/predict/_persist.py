@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 FORMAT = "edgewise-latency-predictor"
 #: Bump the major number when old files can no longer be read. 1.1 adds the few-shot
 #: interval scores of designed shots (``fewshot_design_*``); 1.2 the position features of
-#: the per-device models (``position_names``, ``position_mask``). 1.0 and 1.1 files
-#: still load: their per-device models predict without position features.
-FORMAT_VERSION = "1.2"
+#: the per-device models (``position_names``, ``position_mask``); 1.3 the ``kernel_used``
+#: pipeline and the ``o:``/``d:`` signatures. 1.0 and 1.1 files still load: their
+#: per-device models predict without position features; 1.2 files predict as before
+#: (their vocabulary has no ``o:``/``d:`` columns).
+FORMAT_VERSION = "1.3"
 
 
 def default_path() -> Path:
@@ -59,8 +61,10 @@ def save_predictor(predictor: LatencyPredictor, path: str | Path) -> Path:
         pipes = []
         for j, p in enumerate(dm.pipelines):
             state = p.state()
-            booster = f"boosters/d{i}_p{j}.txt"
-            files[booster] = state.pop("booster").encode()
+            text = state.pop("booster", None)
+            booster = f"boosters/d{i}_p{j}.txt" if text is not None else None
+            if booster is not None:
+                files[booster] = text.encode()
             pipes.append({**state, "booster_file": booster})
         pruned = None
         if dm.pruned_model is not None:
@@ -169,7 +173,10 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
                 i = st["index"]
                 pipes = [
                     pipeline_from_state(
-                        {**ps, "booster": zf.read(ps["booster_file"]).decode()}, gbm
+                        {**ps, "booster": zf.read(ps["booster_file"]).decode()}
+                        if ps.get("booster_file")
+                        else ps,
+                        gbm,
                     )
                     for ps in st["pipelines"]
                 ]

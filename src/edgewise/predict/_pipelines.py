@@ -5,6 +5,13 @@
 - ``kernel``: a kernel-additive cost model, latency = sum of per-kernel-signature costs
   (non-negative ridge, the nn-Meter idea learned from end-to-end latencies), times a
   LightGBM correction (absolute loss) for what is not additive.
+- ``kernel_used``: kernel-additive again, but each signature is costed twice: where the
+  graph output uses the kernel's result and where it does not (a runtime that prunes
+  dead code pays nothing for those; one that does not pays in full). Fitted on
+  relative error with robust reweighting, no correction.
+
+Each pipeline reads the signature columns of its ``prefixes`` (see
+:func:`edgewise.graph.kernel_signatures`).
 
 All state is JSON numbers plus LightGBM model text: no pickle.
 
@@ -21,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-PIPELINES = ("gbm", "gbm_l1", "kernel")
+PIPELINES = ("gbm", "gbm_l1", "kernel", "kernel_used")
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ def booster_from_text(text: str) -> Any:
 class GbmPipeline:
     """LightGBM on log latency with ``objective`` ``regression`` (gbm) or ``l1`` (gbm_l1)."""
 
+    prefixes: tuple[str, ...] = ()
+
     def __init__(self, name: str, params: GbmParams) -> None:
         self.name = name
         self.params = params
@@ -98,9 +107,12 @@ class GbmPipeline:
         return p
 
 
-def nonnegative_ridge(a: np.ndarray, y: np.ndarray, *, alpha: float) -> tuple[np.ndarray, float]:
-    """``min mean((a c + b - y)^2) + alpha |c|^2`` over ``c >= 0`` (free intercept ``b``),
-    solved exactly by active-set NNLS on the augmented system.
+def nonnegative_ridge(
+    a: np.ndarray, y: np.ndarray, *, alpha: float, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """``min mean(w (a c + b - y)^2) + alpha |c|^2`` over ``c >= 0`` (free intercept
+    ``b``; ``w`` = ``weight``, 1 by default), solved exactly by active-set NNLS on the
+    augmented system.
 
     The penalty is per sample, so the shrinkage does not depend on the number of rows: a
     cross-fitted fold model and the final fit are biased alike, and their conformal
@@ -112,13 +124,14 @@ def nonnegative_ridge(a: np.ndarray, y: np.ndarray, *, alpha: float) -> tuple[np
     from scipy.optimize import nnls
 
     n, p = a.shape
+    root = np.ones(n) if weight is None else np.sqrt(weight)
     lhs = np.vstack(
         [
-            np.column_stack([a, np.ones(n), -np.ones(n)]),
+            np.column_stack([a, np.ones(n), -np.ones(n)]) * root[:, None],
             np.column_stack([math.sqrt(alpha * n) * np.eye(p), np.zeros((p, 2))]),
         ]
     )
-    sol, _ = nnls(lhs, np.concatenate([y, np.zeros(p)]), maxiter=50 * (p + 2))
+    sol, _ = nnls(lhs, np.concatenate([y * root, np.zeros(p)]), maxiter=50 * (p + 2))
     return np.asarray(sol[:p], dtype=np.float64), float(sol[p] - sol[p + 1])
 
 
@@ -126,6 +139,7 @@ class KernelPipeline:
     """Kernel-additive latency (non-negative ridge on signature counts) times a GBM factor."""
 
     name = "kernel"
+    prefixes = ("a:", "l:")
 
     def __init__(self, params: GbmParams, *, ridge: float = 1e-6) -> None:
         self.params = params
@@ -177,15 +191,82 @@ class KernelPipeline:
         return p
 
 
-def make_pipeline(name: str, params: GbmParams) -> GbmPipeline | KernelPipeline:
+class UsedKernelPipeline:
+    """Latency in ms = sum of per-kernel-signature costs, each signature costed apart
+    where the graph output uses the kernel (``o:``) and where it does not (``d:``).
+
+    Non-negative least squares on relative error (rows weighted by ``1/y^2``), then
+    ``rounds`` of Huber reweighting so outlying measurements pull less; no correction
+    booster (on the pruning phones one made it worse).
+    """
+
+    name = "kernel_used"
+    prefixes = ("o:", "d:")
+
+    def __init__(
+        self, params: GbmParams | None = None, *, ridge: float = 1e-6, rounds: int = 3
+    ) -> None:
+        self.ridge = ridge
+        self.rounds = rounds
+        self.coef: np.ndarray = np.zeros(0)
+        self.intercept = 0.0
+        self.floor_ms = 0.0
+
+    def fit(self, f: np.ndarray, s: Any, y_log: np.ndarray) -> UsedKernelPipeline:
+        y = np.exp(y_log)
+        dense = s.toarray() if hasattr(s, "toarray") else np.asarray(s)
+        base = 1.0 / y**2  # relative error
+        robust = np.ones_like(y)
+        for _ in range(self.rounds + 1):
+            self.coef, self.intercept = nonnegative_ridge(
+                dense, y, alpha=self.ridge, weight=base * robust
+            )
+            rel = (dense @ self.coef + self.intercept) / y - 1.0
+            scale = max(1.4826 * float(np.median(np.abs(rel))), 1e-6)
+            u = np.abs(rel) / (1.345 * scale)
+            robust = np.minimum(1.0, 1.0 / np.maximum(u, 1e-12))
+        self.floor_ms = 0.05 * float(np.min(y))
+        return self
+
+    def predict(self, f: np.ndarray, s: Any) -> np.ndarray:
+        base = np.asarray(s @ self.coef).ravel() + self.intercept
+        return np.log(np.maximum(base, self.floor_ms))
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ridge": self.ridge,
+            "rounds": self.rounds,
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "floor_ms": self.floor_ms,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], params: GbmParams) -> UsedKernelPipeline:
+        p = cls(params, ridge=float(state["ridge"]), rounds=int(state["rounds"]))
+        p.coef = np.asarray(state["coef"], dtype=np.float64)
+        p.intercept = float(state["intercept"])
+        p.floor_ms = float(state["floor_ms"])
+        return p
+
+
+Pipeline = GbmPipeline | KernelPipeline | UsedKernelPipeline
+
+
+def make_pipeline(name: str, params: GbmParams) -> Pipeline:
     if name == "kernel":
         return KernelPipeline(params)
+    if name == "kernel_used":
+        return UsedKernelPipeline(params)
     return GbmPipeline(name, params)
 
 
-def pipeline_from_state(state: dict[str, Any], params: GbmParams) -> GbmPipeline | KernelPipeline:
+def pipeline_from_state(state: dict[str, Any], params: GbmParams) -> Pipeline:
     if state["name"] == "kernel":
         return KernelPipeline.from_state(state, params)
+    if state["name"] == "kernel_used":
+        return UsedKernelPipeline.from_state(state, params)
     return GbmPipeline.from_state(state, params)
 
 
