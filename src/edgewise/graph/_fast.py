@@ -274,6 +274,7 @@ class NB201Featurizer:
         kids_all: list[int] = []
         kids_live: list[int] = []
         kids_used: list[int] = []
+        kids_unused: list[int] = []
         keys: dict[int, str | None] = {}
         for gi, g in enumerate(plan.groups):
             mask = g.edges & renamed
@@ -287,6 +288,8 @@ class NB201Featurizer:
                 kids_live += kids
             if g.used:
                 kids_used += kids
+            else:
+                kids_unused += kids
             if g.heavy:
                 keys[g.nodes[0]] = self._kernel_keys[kids[2]]
         n = self._cells_per_stage
@@ -294,12 +297,12 @@ class NB201Featurizer:
         live_ids = {kid: m * n for kid, m in Counter(kids_live).items()}
         # what the graph output uses: every used kernel of every cell when the cell's
         # input reaches its output; otherwise only the last cell's (nothing before it is)
-        per_stage = Counter(kids_used)
         if cell.connected:
-            used_ids = {kid: m * n for kid, m in per_stage.items()}
+            used_ids = {kid: m * n for kid, m in Counter(kids_used).items()}
+            dead_ids = {kid: m * n for kid, m in Counter(kids_unused).items()}
         else:
-            last = Counter(kids_used[2::3])  # the stage-2 kernel of each used group
-            used_ids = dict(last)
+            used_ids = dict(Counter(kids_used[2::3]))  # the stage-2 kernel of each used group
+            dead_ids = {k: m - used_ids.get(k, 0) for k, m in all_ids.items()}
         positions = np.zeros(len(POSITION_NAMES))
         for i, is_mul, where in plan.placed:
             j = position_index("mul" if is_mul else keys.get(i), where)
@@ -308,7 +311,7 @@ class NB201Featurizer:
         if len(self._arch_cache) > 20_000:
             self._arch_cache.clear()
         out = _ArchCounts(
-            all_ids, live_ids, cell.depth, cell.connected, 3 * n * positions, used_ids
+            all_ids, live_ids, cell.depth, cell.connected, 3 * n * positions, used_ids, dead_ids
         )
         self._arch_cache[ops] = out
         return out
@@ -384,13 +387,11 @@ class NB201Featurizer:
             for cnt in counts:
                 c: Counter[str] = Counter(skeleton[cnt.connected])
                 get = c.get
-                used = cnt.used_ids
-                dead = {k: m - used.get(k, 0) for k, m in cnt.all_ids.items()}
                 for names, ids in (
                     (a_names, cnt.all_ids),
                     (l_names, cnt.live_ids),
-                    (o_names, used),
-                    (d_names, dead),
+                    (o_names, cnt.used_ids),
+                    (d_names, cnt.dead_ids),
                 ):
                     for kid, m in ids.items():
                         key = names[kid]
@@ -436,6 +437,7 @@ class _ArchCounts(NamedTuple):
     connected: bool
     positions: np.ndarray
     used_ids: dict[int, int]  # kernels whose result the graph output uses
+    dead_ids: dict[int, int]  # the others
 
 
 #: What an NB201 edge op puts in the cell, as far as positions go (any other op builds

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -159,21 +160,23 @@ class SignatureVocab:
         """A CSR matrix ``(n, len(names))`` of counts; unseen signatures are ignored."""
         from scipy import sparse
 
-        index = self._index
+        get = self._index.get
         cols: list[int] = []
         vals: list[float] = []
         indptr = [0]
-        for c in signatures:
-            for k, v in c.items():
-                j = index.get(k)
-                if j is not None:
-                    cols.append(j)
-                    vals.append(v)
+        for c in signatures:  # map() keeps the per-key work in C
+            cols.extend(map(get, c, repeat(-1)))
+            vals.extend(c.values())
             indptr.append(len(cols))
-        out = sparse.csr_matrix(
-            (np.asarray(vals, dtype=np.float64), cols, indptr),
-            shape=(len(signatures), len(self.names)),
-        )
+        col = np.asarray(cols, dtype=np.intp)
+        val = np.asarray(vals, dtype=np.float64)
+        ptr = np.asarray(indptr, dtype=np.intp)
+        seen = col >= 0
+        if not seen.all():  # drop signatures never trained on
+            row = np.repeat(np.arange(len(signatures)), np.diff(ptr))
+            ptr = np.concatenate([[0], np.cumsum(np.bincount(row[seen], minlength=len(ptr) - 1))])
+            col, val = col[seen], val[seen]
+        out = sparse.csr_matrix((val, col, ptr), shape=(len(signatures), len(self.names)))
         out.sort_indices()  # canonical, as from COO: products sum in the same order
         return out
 
