@@ -134,6 +134,29 @@ def test_1_1_files_without_position_features_still_predict(
     np.testing.assert_allclose(old.predict(x), est.predict(x), rtol=1e-12)
 
 
+def test_1_2_files_without_used_dead_signatures_still_predict(
+    help_nb201: pd.DataFrame,
+    tmp_path: Path,
+    xy,
+    tiny,  # type: ignore[no-untyped-def]
+) -> None:
+    # a 1.2 file has no kernel_used member and no o:/d: signatures in its vocabulary;
+    # the kernel member then reads every column, which are the a:/l: ones it was fit on
+    train = help_nb201[help_nb201["arch_idx"] < 120]
+    est = LatencyPredictor(**{**tiny, "pipelines": ("gbm", "kernel")}).fit(*xy(train))
+    assert any(n.startswith(("o:", "d:")) for n in est.vocab_.names)
+    path = est.save(tmp_path / "p.zip")
+
+    def as_1_2(doc: dict) -> None:
+        doc.update(format_version="1.2")
+        doc["signatures"] = [n for n in doc["signatures"] if not n.startswith(("o:", "d:"))]
+
+    old = load_predictor(_rewrite(path, tmp_path / "old.zip", as_1_2))
+    assert old.vocab_.columns(("a:", "l:")) is None
+    x, _ = xy(help_nb201[help_nb201["arch_idx"] >= 200])
+    np.testing.assert_array_equal(old.predict(x), est.predict(x))
+
+
 def test_position_features_reach_the_device_models_only(saved: tuple) -> None:
     est, _, _ = saved
     assert est.get_params()["positions"] is True and est.position_mask_.any()
