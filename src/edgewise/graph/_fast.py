@@ -21,6 +21,7 @@ Tests check that both paths give the same features.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from edgewise.graph._features import (
     finalize,
     graph_positions,
     graph_raw,
+    kernel_signatures,
     kernel_vector,
 )
 from edgewise.graph._ir import Graph, Node, TensorInfo, load_graph
@@ -76,35 +78,31 @@ class _LightWriter:
     def shape(self, tensor: str) -> tuple[int, ...]:
         return self._shape
 
-    def _node(self, op: str, x: str, name: str, params: tuple[str, ...] = ()) -> str:
+    def _node(
+        self, op: str, inputs: tuple[str, ...], name: str, params: tuple[str, ...] = ()
+    ) -> str:
         name = name.removeprefix(self._prefix)
         out = f"{name}:0"
-        self.nodes.append((name, op, (x, *(f"{name}.{p}" for p in params)), (out,)))
+        self.nodes.append((name, op, (*inputs, *(f"{name}.{p}" for p in params)), (out,)))
         return out
 
     def relu(self, x: str, *, name: str) -> str:
-        return self._node("Relu", x, name)
+        return self._node("Relu", (x,), name)
 
     def conv(self, x: str, cout: int, k: int, *, name: str, **_: Any) -> str:
-        return self._node("Conv", x, name, ("weight",))
+        return self._node("Conv", (x,), name, ("weight",))
 
     def bn(self, x: str, *, name: str) -> str:
-        return self._node("BatchNormalization", x, name, ("scale", "bias", "mean", "var"))
+        return self._node("BatchNormalization", (x,), name, ("scale", "bias", "mean", "var"))
 
     def add(self, a: str, b: str, *, name: str) -> str:
-        name = name.removeprefix(self._prefix)
-        out = f"{name}:0"
-        self.nodes.append((name, "Add", (a, b), (out,)))
-        return out
+        return self._node("Add", (a, b), name)
 
     def mul_zero(self, x: str, *, name: str) -> str:
-        name = name.removeprefix(self._prefix)
-        out = f"{name}:0"
-        self.nodes.append((name, "Mul", (x, _ZERO), (out,)))
-        return out
+        return self._node("Mul", (x, _ZERO), name)
 
     def avgpool(self, x: str, k: int, *, name: str, **_: Any) -> str:
-        return self._node("AveragePool", x, name)
+        return self._node("AveragePool", (x,), name)
 
 
 def _is_light_param(tensor: str) -> bool:
@@ -160,7 +158,13 @@ class NB201Featurizer:
         self._skeleton = _skeleton_raw(base, lambda n: not n.startswith("cell"))
         # a cell whose output ignores its input cuts the graph: the output uses no node
         # before the last cell (all-`none` cells show which skeleton kernels remain)
-        self._skeleton_cut = _skeleton_raw(refs["none"], lambda n: not n.startswith("cell"))
+        cut = _skeleton_raw(refs["none"], lambda n: not n.startswith("cell"))[2]
+        sig = self._skeleton[2]
+        self._skeleton_sigs = (  # (disconnected, connected) archs
+            Counter({k: v for k, v in sig.items() if k[:2] == "a:"})
+            + Counter({k: v for k, v in cut.items() if k[:2] in ("o:", "d:")}),
+            sig,
+        )
         self._skeleton_pos = graph_positions(base, keep=lambda n: not n.startswith("cell"))
         ref_cell = self._cell(("nor_conv_3x3",) * 6)
         n_cells = 3 * self._cells_per_stage
@@ -234,12 +238,14 @@ class NB201Featurizer:
         return plan
 
     def _kernel_id(
-        self, stage: int, names: tuple[str, ...], ext: int, live: bool, ops: tuple[str, ...]
+        self, stage: int, names: tuple[str, ...], ext: int, live: bool, real: Any
     ) -> int:
+        """The id of a kernel; a new one is built from ``real()``, the architecture's own
+        cell (its tensors name its ops)."""
         key = (stage, names, ext, live)
         kid = self._kernel_ids.get(key)
         if kid is None:
-            cell = self._cell(ops)  # the real cell: its tensors name the real ops
+            cell = real()
             where = {n: i for i, n in enumerate(cell.names)}
             group = tuple(where[n] for n in names)
             nodes = [
@@ -271,6 +277,8 @@ class NB201Featurizer:
         if ops != plan.topo:
             for k, (op, t) in enumerate(zip(ops, plan.topo, strict=True)):
                 renamed |= (1 << k) if op != t else 0
+        # the architecture's own cell, built only if a kernel is new (once at most)
+        real = (lambda: cell) if not renamed else functools.cache(lambda: self._cell(ops))
         kids_all: list[int] = []
         kids_live: list[int] = []
         kids_used: list[int] = []
@@ -281,7 +289,7 @@ class NB201Featurizer:
             kids = plan.kids.get((gi, mask))
             if kids is None:
                 names = tuple(_rename(x, plan.topo, ops) for x in g.names) if mask else g.names
-                kids = tuple(self._kernel_id(st, names, g.ext, g.live, ops) for st in (0, 1, 2))
+                kids = tuple(self._kernel_id(st, names, g.ext, g.live, real) for st in (0, 1, 2))
                 plan.kids[(gi, mask)] = kids
             kids_all += kids
             if g.live:
@@ -379,13 +387,8 @@ class NB201Featurizer:
                 [None if x is None else prefix + x for x in self._kernel_sigs]
                 for prefix in ("a:", "l:", "o:", "d:")
             )
-            skel = self._skeleton
-            skeleton = (
-                skel[2] + self._skeleton_cut[4] + self._skeleton_cut[5],  # disconnected
-                skel[2] + skel[3] + skel[4] + skel[5],
-            )
             for cnt in counts:
-                c: Counter[str] = Counter(skeleton[cnt.connected])
+                c: Counter[str] = Counter(self._skeleton_sigs[cnt.connected])
                 get = c.get
                 for names, ids in (
                     (a_names, cnt.all_ids),
@@ -450,18 +453,12 @@ def _edge_of(node_name: str) -> str:
     return "/".join(node_name.split("/")[:2])
 
 
-def _skeleton_raw(
-    graph: Graph, keep: Any
-) -> tuple[np.ndarray, np.ndarray, Counter[str], Counter[str], Counter[str], Counter[str]]:
-    """Raw features (all, live) and signature counts (``a:``, ``l:``, ``o:``, ``d:``, as
-    :func:`kernel_signatures`) of the kernels whose nodes ``keep`` accepts."""
+def _skeleton_raw(graph: Graph, keep: Any) -> tuple[np.ndarray, np.ndarray, Counter[str]]:
+    """Raw features (all, live) and :func:`kernel_signatures` of the kernels whose
+    nodes ``keep`` accepts."""
     raw_all = np.zeros(len(RAW_NAMES))
     raw_live = np.zeros(len(RAW_NAMES))
-    sig_all: Counter[str] = Counter()
-    sig_live: Counter[str] = Counter()
-    sig_used: Counter[str] = Counter()
-    sig_dead: Counter[str] = Counter()
-    reach = graph.reaches_output
+    kept = []
     for k in graph.kernels:
         names = [graph.nodes[i].name for i in k.node_indices]
         inside = [keep(n) for n in names]
@@ -471,15 +468,10 @@ def _skeleton_raw(
             continue
         vec = kernel_vector(k)
         raw_all += vec
-        sig_all["a:" + k.signature] += 1
         if k.live:
             raw_live += vec
-            sig_live["l:" + k.signature] += 1
-        if any(reach[i] for i in k.node_indices):
-            sig_used["o:" + k.signature] += 1
-        else:
-            sig_dead["d:" + k.signature] += 1
-    return raw_all, raw_live, sig_all, sig_live, sig_used, sig_dead
+        kept.append(k)
+    return raw_all, raw_live, kernel_signatures(graph, kept)
 
 
 class FBNetFeaturizer:
@@ -515,11 +507,11 @@ class FBNetFeaturizer:
             total_depth = 0
             for pos in range(n_pos):
                 prefix = f"layer{pos}/"
-                raw, _, sig, _, _, dead = _skeleton_raw(ref, lambda n, p=prefix: n.startswith(p))
-                if dead:  # FBNet has no zero multiply: the output uses every block
+                raw, _, sig = _skeleton_raw(ref, lambda n, p=prefix: n.startswith(p))
+                if any(k[:2] == "d:" for k in sig):  # no zero multiply: every block is used
                     raise RuntimeError(f"FBNet block {block} at {pos} has unused kernels")
                 self._table[pos, b] = raw
-                self._sigs[pos][b] = Counter({k[2:]: v for k, v in sig.items()})
+                self._sigs[pos][b] = Counter({k[2:]: v for k, v in sig.items() if k[:2] == "a:"})
                 self._pos_table[pos, b] = graph_positions(
                     ref, keep=lambda n, p=prefix: n.startswith(p)
                 )
@@ -565,7 +557,6 @@ class FBNetFeaturizer:
             out = Counter({"a:" + k: v for k, v in c.items()})
             out.update({"l:" + k: v for k, v in c.items()})
             out.update({"o:" + k: v for k, v in c.items()})
-            for skel in self._skeleton[2:]:
-                out.update(skel)
+            out.update(self._skeleton[2])
             sigs.append(out)
         return RawBatch(features=feats, signatures=sigs, positions=positions)

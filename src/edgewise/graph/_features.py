@@ -15,6 +15,7 @@ plus a few graph scalars, into the named feature vector (:data:`FEATURE_NAMES`).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -190,13 +191,14 @@ def graph_features(graph: Graph) -> dict[str, float]:
     return {name: float(v) for name, v in zip(FEATURE_NAMES, row, strict=True)}
 
 
-def kernel_signatures(graph: Graph) -> Counter[str]:
+def kernel_signatures(graph: Graph, kernels: Iterable[Kernel] | None = None) -> Counter[str]:
     """Counts of kernel signatures, prefixed ``a:`` (all kernels), ``l:`` (live ones:
     on an input-to-output path), ``o:`` (an output uses their result) and ``d:`` (no
-    output does: code a pruning runtime drops)."""
+    output does: code a pruning runtime drops). ``kernels``: a subset of the graph's
+    (default: all)."""
     out: Counter[str] = Counter()
     reach = graph.reaches_output
-    for k in graph.kernels:
+    for k in graph.kernels if kernels is None else kernels:
         if k.kind == "view":
             continue
         out["a:" + k.signature] += 1
