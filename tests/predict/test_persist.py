@@ -117,20 +117,15 @@ def test_1_1_files_without_position_features_still_predict(
     tiny,  # type: ignore[no-untyped-def]
 ) -> None:
     # a 1.1 file holds per-device models trained without position features
-    train = help_nb201[help_nb201["arch_idx"] < 120]
-    est = LatencyPredictor(**{**tiny, "positions": False}).fit(*xy(train))
-    assert not est.position_mask_.any()
-    path = est.save(tmp_path / "p.zip")
-
     def as_1_1(doc: dict) -> None:
         doc.update(format_version="1.1")
         doc.pop("position_names")
         doc.pop("position_mask")
         doc["params"].pop("positions")
 
-    old = load_predictor(_rewrite(path, tmp_path / "old.zip", as_1_1))
+    est, old, x = _as_older_file(help_nb201, tmp_path, xy, {**tiny, "positions": False}, as_1_1)
+    assert not est.position_mask_.any()
     assert old.position_mask_ is None and old.get_params()["positions"] is False
-    x, _ = xy(help_nb201[help_nb201["arch_idx"] >= 200])
     np.testing.assert_allclose(old.predict(x), est.predict(x), rtol=1e-12)
 
 
@@ -142,19 +137,23 @@ def test_1_2_files_without_used_dead_signatures_still_predict(
 ) -> None:
     # a 1.2 file has no kernel_used member and no o:/d: signatures in its vocabulary;
     # the kernel member then reads every column, which are the a:/l: ones it was fit on
-    train = help_nb201[help_nb201["arch_idx"] < 120]
-    est = LatencyPredictor(**{**tiny, "pipelines": ("gbm", "kernel")}).fit(*xy(train))
-    assert any(n.startswith(("o:", "d:")) for n in est.vocab_.names)
-    path = est.save(tmp_path / "p.zip")
-
     def as_1_2(doc: dict) -> None:
         doc.update(format_version="1.2")
         doc["signatures"] = [n for n in doc["signatures"] if not n.startswith(("o:", "d:"))]
 
-    old = load_predictor(_rewrite(path, tmp_path / "old.zip", as_1_2))
+    params = {**tiny, "pipelines": ("gbm", "kernel")}
+    est, old, x = _as_older_file(help_nb201, tmp_path, xy, params, as_1_2)
+    assert any(n.startswith(("o:", "d:")) for n in est.vocab_.names)
     assert old.vocab_.columns(("a:", "l:")) is None
-    x, _ = xy(help_nb201[help_nb201["arch_idx"] >= 200])
     np.testing.assert_array_equal(old.predict(x), est.predict(x))
+
+
+def _as_older_file(help_nb201, tmp_path, xy, params, edit):  # type: ignore[no-untyped-def]
+    """(fitted predictor, the same saved and rewritten by ``edit`` then loaded, test X)."""
+    est = LatencyPredictor(**params).fit(*xy(help_nb201[help_nb201["arch_idx"] < 120]))
+    path = est.save(tmp_path / "p.zip")
+    old = load_predictor(_rewrite(path, tmp_path / "old.zip", edit))
+    return est, old, xy(help_nb201[help_nb201["arch_idx"] >= 200])[0]
 
 
 def test_position_features_reach_the_device_models_only(saved: tuple) -> None:

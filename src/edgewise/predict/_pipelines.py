@@ -135,63 +135,83 @@ def nonnegative_ridge(
     return np.asarray(sol[:p], dtype=np.float64), float(sol[p] - sol[p + 1])
 
 
-class KernelPipeline:
+class _AdditiveCost:
+    """Latency in ms = ``s @ coef + intercept`` over kernel-signature counts ``s``
+    (non-negative costs), floored at 5% of the fastest training latency; the part the
+    kernel-additive members share."""
+
+    def __init__(self, ridge: float) -> None:
+        self.ridge = ridge
+        self.coef: np.ndarray = np.zeros(0)
+        self.intercept = 0.0
+        self.floor_ms = 0.0
+
+    def _log_cost(self, s: Any) -> np.ndarray:
+        base = np.asarray(s @ self.coef).ravel() + self.intercept
+        return np.log(np.maximum(base, self.floor_ms))
+
+    def _cost_state(self) -> dict[str, Any]:
+        return {
+            "ridge": self.ridge,
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+            "floor_ms": self.floor_ms,
+        }
+
+    def _load_cost(self, state: dict[str, Any]) -> None:
+        self.coef = np.asarray(state["coef"], dtype=np.float64)
+        self.intercept = float(state["intercept"])
+        self.floor_ms = float(state["floor_ms"])
+
+
+def _dense(s: Any) -> np.ndarray:
+    return s.toarray() if hasattr(s, "toarray") else np.asarray(s)
+
+
+class KernelPipeline(_AdditiveCost):
     """Kernel-additive latency (non-negative ridge on signature counts) times a GBM factor."""
 
     name = "kernel"
     prefixes = ("a:", "l:")
 
     def __init__(self, params: GbmParams, *, ridge: float = 1e-6) -> None:
+        super().__init__(ridge)
         self.params = params
-        self.ridge = ridge
-        self.coef: np.ndarray = np.zeros(0)
-        self.intercept = 0.0
-        self.floor_ms = 0.0
         self.booster: Any = None
-
-    def _base(self, s: Any) -> np.ndarray:
-        base = np.asarray(s @ self.coef).ravel() + self.intercept
-        return np.log(np.maximum(base, self.floor_ms))
 
     def fit(self, f: np.ndarray, s: Any, y_log: np.ndarray) -> KernelPipeline:
         y = np.exp(y_log)
         scale = float(np.mean(y))
-        dense = s.toarray() if hasattr(s, "toarray") else np.asarray(s)
-        self.coef, self.intercept = nonnegative_ridge(dense, y / scale, alpha=self.ridge)
+        self.coef, self.intercept = nonnegative_ridge(_dense(s), y / scale, alpha=self.ridge)
         self.coef *= scale
         self.intercept *= scale
         self.floor_ms = 0.05 * float(np.min(y))
-        base = self._base(s)
+        base = self._log_cost(s)
         x = np.column_stack([f, base])
         self.booster = train_booster(self.params, "l1", x, y_log - base)
         return self
 
     def predict(self, f: np.ndarray, s: Any) -> np.ndarray:
-        base = self._base(s)
+        base = self._log_cost(s)
         corr = self.booster.predict(np.column_stack([f, base]), num_threads=1)
         return base + np.asarray(corr, dtype=np.float64)
 
     def state(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "ridge": self.ridge,
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
-            "floor_ms": self.floor_ms,
+            **self._cost_state(),
             "booster": self.booster.model_to_string(),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any], params: GbmParams) -> KernelPipeline:
         p = cls(params, ridge=float(state["ridge"]))
-        p.coef = np.asarray(state["coef"], dtype=np.float64)
-        p.intercept = float(state["intercept"])
-        p.floor_ms = float(state["floor_ms"])
+        p._load_cost(state)
         p.booster = booster_from_text(state["booster"])
         return p
 
 
-class UsedKernelPipeline:
+class UsedKernelPipeline(_AdditiveCost):
     """Latency in ms = sum of per-kernel-signature costs, each signature costed apart
     where the graph output uses the kernel (``o:``) and where it does not (``d:``).
 
@@ -206,15 +226,12 @@ class UsedKernelPipeline:
     def __init__(
         self, params: GbmParams | None = None, *, ridge: float = 1e-6, rounds: int = 3
     ) -> None:
-        self.ridge = ridge
+        super().__init__(ridge)
         self.rounds = rounds
-        self.coef: np.ndarray = np.zeros(0)
-        self.intercept = 0.0
-        self.floor_ms = 0.0
 
     def fit(self, f: np.ndarray, s: Any, y_log: np.ndarray) -> UsedKernelPipeline:
         y = np.exp(y_log)
-        dense = s.toarray() if hasattr(s, "toarray") else np.asarray(s)
+        dense = _dense(s)
         base = 1.0 / y**2  # relative error
         robust = np.ones_like(y)
         for _ in range(self.rounds + 1):
@@ -229,44 +246,31 @@ class UsedKernelPipeline:
         return self
 
     def predict(self, f: np.ndarray, s: Any) -> np.ndarray:
-        base = np.asarray(s @ self.coef).ravel() + self.intercept
-        return np.log(np.maximum(base, self.floor_ms))
+        return self._log_cost(s)
 
     def state(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "ridge": self.ridge,
-            "rounds": self.rounds,
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
-            "floor_ms": self.floor_ms,
-        }
+        return {"name": self.name, "rounds": self.rounds, **self._cost_state()}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], params: GbmParams) -> UsedKernelPipeline:
         p = cls(params, ridge=float(state["ridge"]), rounds=int(state["rounds"]))
-        p.coef = np.asarray(state["coef"], dtype=np.float64)
-        p.intercept = float(state["intercept"])
-        p.floor_ms = float(state["floor_ms"])
+        p._load_cost(state)
         return p
 
 
 Pipeline = GbmPipeline | KernelPipeline | UsedKernelPipeline
+_ADDITIVE = {"kernel": KernelPipeline, "kernel_used": UsedKernelPipeline}
 
 
 def make_pipeline(name: str, params: GbmParams) -> Pipeline:
-    if name == "kernel":
-        return KernelPipeline(params)
-    if name == "kernel_used":
-        return UsedKernelPipeline(params)
-    return GbmPipeline(name, params)
+    kind = _ADDITIVE.get(name)
+    return kind(params) if kind is not None else GbmPipeline(name, params)
 
 
 def pipeline_from_state(state: dict[str, Any], params: GbmParams) -> Pipeline:
-    if state["name"] == "kernel":
-        return KernelPipeline.from_state(state, params)
-    if state["name"] == "kernel_used":
-        return UsedKernelPipeline.from_state(state, params)
+    kind = _ADDITIVE.get(state["name"])
+    if kind is not None:
+        return kind.from_state(state, params)
     return GbmPipeline.from_state(state, params)
 
 
