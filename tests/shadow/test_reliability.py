@@ -59,7 +59,9 @@ def faulty(
         quantiles=(0.5,),
         tolerance=0.25,
         max_disagreement=0.05,
-        candidate_timeout_ms=300,
+        # long enough that a timely candidate starved by the rest of the suite on two
+        # cores is not censored (a 300 ms limit once timed out a `garbage` answer)
+        candidate_timeout_ms=1000,
         flush_interval_s=0.1,
     )
     with ShadowServer(config, store=store, token="t") as server:
@@ -131,7 +133,7 @@ def test_broken_candidates_never_fail_production(faulty: tuple[ShadowServer, Sto
     raises = outcomes("raises")
     assert raises == {"error": by["raises"]["paired"]}
     garbage = store.shadow_pairs(run_id, candidate="garbage")
-    assert all(p.outcome == "ok" for p in garbage)
+    assert all(p.outcome == "ok" for p in garbage), outcomes("garbage")
     assert np.mean([not p.agree for p in garbage]) > 0.5
     slow = [p for p in store.shadow_pairs(run_id, candidate="slow") if p.outcome == "ok"]
     assert slow, "some slow answers came back in time"
