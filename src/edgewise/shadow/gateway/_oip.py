@@ -97,7 +97,7 @@ class TensorData:
     @classmethod
     def from_array(cls, name: str, arr: np.ndarray) -> TensorData:
         a = np.ascontiguousarray(arr)
-        return cls(name=name, dtype=a.dtype.name, shape=tuple(a.shape), data=_bytes_view(a))
+        return cls(name=name, dtype=_dtype_name(a.dtype), shape=a.shape, data=_bytes_view(a))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ views are aligned and nothing is copied on the way in.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,46 +37,59 @@ _PAD = bytes(ALIGN)
 OK, ERROR, READY = 0, 1, 2
 
 
-def _layout(head_size: int, tensors: Sequence[TensorData]) -> tuple[bytes, list[tuple[int, int]]]:
-    """Meta JSON (padded) and (offset, pad-before) per tensor, offsets from the data start."""
+@functools.lru_cache(maxsize=256)
+def _layout_of(
+    head_size: int, specs: tuple[tuple[str, str, tuple[int, ...], int], ...]
+) -> tuple[bytes, tuple[int, ...], int]:
+    """Meta JSON (padded), the pad before each tensor, and the data's length.
+
+    Cached: a model's requests and replies repeat the same few layouts, and building
+    the meta is most of a small frame's cost.
+    """
     offsets: list[int] = []
     pos = 0
-    for t in tensors:
+    for *_, nbytes in specs:
         pos = -(-pos // ALIGN) * ALIGN
         offsets.append(pos)
-        pos += t.nbytes
+        pos += nbytes
     meta = orjson.dumps(
         [
-            [t.name, t.dtype, list(t.shape), off, t.nbytes]
-            for t, off in zip(tensors, offsets, strict=True)
+            [name, dtype, list(shape), off, nbytes]
+            for (name, dtype, shape, nbytes), off in zip(specs, offsets, strict=True)
         ]
     )
-    total_head = head_size + len(meta)
-    meta += b" " * (-total_head % ALIGN)
+    meta += b" " * (-(head_size + len(meta)) % ALIGN)
     pads, prev_end = [], 0
-    for t, off in zip(tensors, offsets, strict=True):
-        pads.append((off, off - prev_end))
-        prev_end = off + t.nbytes
-    return meta, pads
+    for (*_, nbytes), off in zip(specs, offsets, strict=True):
+        pads.append(off - prev_end)
+        prev_end = off + nbytes
+    return meta, tuple(pads), pos
 
 
-def _parts(
-    head: bytes, meta: bytes, tensors: Sequence[TensorData], pads: list[tuple[int, int]]
+def _frame(
+    head: struct.Struct, fields: tuple[int, ...], tensors: Sequence[TensorData]
 ) -> list[bytes | memoryview]:
-    parts: list[bytes | memoryview] = [b"", head, meta]
-    for t, (_, pad) in zip(tensors, pads, strict=True):
+    """The parts of a frame: length, ``head`` packed from ``fields`` + the meta length,
+    the meta, then each tensor's bytes (referenced, not copied) after its pad."""
+    meta, pads, data_len = _layout_of(
+        head.size, tuple((t.name, t.dtype, t.shape, t.data.nbytes) for t in tensors)
+    )
+    packed = head.pack(*fields, len(meta))
+    parts: list[bytes | memoryview] = [
+        LEN.pack(len(packed) + len(meta) + data_len),
+        packed,
+        meta,
+    ]
+    for t, pad in zip(tensors, pads, strict=True):
         if pad:
             parts.append(_PAD[:pad])
         parts.append(t.data)
-    size = sum(len(p) if isinstance(p, bytes) else p.nbytes for p in parts)
-    parts[0] = LEN.pack(size)
     return parts
 
 
 def encode_request(seq: int, tensors: Sequence[TensorData]) -> list[bytes | memoryview]:
     """The parts of one request frame (tensor data is referenced, not copied)."""
-    meta, pads = _layout(REQ.size, tensors)
-    return _parts(REQ.pack(seq, 0, 0, len(meta)), meta, tensors, pads)
+    return _frame(REQ, (seq, 0, 0), tensors)
 
 
 def retarget(
@@ -86,13 +100,19 @@ def retarget(
     return [parts[0], REQ.pack(seq, flags, max(lag_ns, 0), meta_len), *parts[2:]]
 
 
+@functools.lru_cache(maxsize=256)
+def _meta(meta: bytes) -> tuple[tuple[str, str, tuple[int, ...], int, int], ...]:
+    return tuple(
+        (name, dtype, tuple(shape), off, nbytes)
+        for name, dtype, shape, off, nbytes in orjson.loads(meta)
+    )
+
+
 def _tensors(body: memoryview, start: int, meta: bytes | memoryview) -> list[TensorData]:
     out = []
-    for name, dtype, shape, off, nbytes in orjson.loads(meta):
+    for name, dtype, shape, off, nbytes in _meta(bytes(meta)):
         a = start + off
-        out.append(
-            TensorData(name=name, dtype=dtype, shape=tuple(shape), data=body[a : a + nbytes])
-        )
+        out.append(TensorData(name=name, dtype=dtype, shape=shape, data=body[a : a + nbytes]))
     return out
 
 
@@ -139,11 +159,10 @@ def encode_reply(
     lag_ns: int = 0,
 ) -> list[bytes | memoryview]:
     if status == OK:
-        meta, pads = _layout(REPLY.size, tensors)
-    else:
-        meta = orjson.dumps(info) if status == READY else message.encode()
-        pads, tensors = [], ()
-    return _parts(REPLY.pack(seq, status, *timings, lag_ns, len(meta)), meta, tensors, pads)
+        return _frame(REPLY, (seq, status, *timings, lag_ns), tensors)
+    meta = orjson.dumps(info) if status == READY else message.encode()
+    head = REPLY.pack(seq, status, *timings, lag_ns, len(meta))
+    return [LEN.pack(len(head) + len(meta)), head, meta]
 
 
 def reply_body(reply: Reply) -> bytes:
