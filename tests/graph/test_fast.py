@@ -42,6 +42,13 @@ EDGE_CASES = [
     ["nor_conv_3x3", "none", "none", "none", "none", "none"],
     ["skip_connect", "skip_connect", "nor_conv_1x1", "skip_connect", "none", "avg_pool_3x3"],
     ["nor_conv_1x1", "avg_pool_3x3", "none", "nor_conv_3x3", "nor_conv_3x3", "none"],
+    # disconnected, but each cell's output folds into the next cell's zero multiplies
+    # (_fusion.folded_zero_muls): the last stage runs (with edge 1<-0 a convolution, as
+    # above, every kernel runs)
+    ["skip_connect", "none", "none", "none", "none", "nor_conv_3x3"],
+    ["none", "none", "nor_conv_1x1", "none", "none", "nor_conv_3x3"],
+    # connected, with a convolution whose result only feeds `none` edges through an Add
+    ["nor_conv_3x3", "nor_conv_1x1", "none", "skip_connect", "nor_conv_1x1", "none"],
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from edgewise.graph import FEATURE_NAMES, load_graph
 from edgewise.graph._fusion import depth, fuse, liveness
 from edgewise.graph.builders import fbnet, nasbench201
@@ -97,15 +99,63 @@ def test_used_and_dead_kernels_split_what_the_output_uses() -> None:
     # x -> conv -> *0 -> out: the conv's result is thrown away; the multiply still runs
     nodes = [("Conv", ("x", "w"), ("c",)), ("Mul", ("c", "zero"), ("y",))]
     assert reaches_output(nodes, zero_mul=[False, True], graph_outputs={"y"}) == [False, True]
-    # a real NB201 cell: edge 1<-0 (conv 3x3) feeds only `none` edges, so the output
-    # never uses it, though it is computed: `d:`, one per cell
+    # a real NB201 cell: node 2 (conv 1x1 of node 0 plus conv 3x3 of node 1) feeds only
+    # `none` edges, so the output never uses either of its convolutions, nor the conv 3x3
+    # of node 1 that feeds it: `d:`, three per cell
     g = load_graph(
-        nasbench201("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|")
+        nasbench201(
+            "|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|"
+        )
     )
     sig = kernel_signatures(g)
     for key in {k[2:] for k in sig}:
         assert sig["a:" + key] == sig["o:" + key] + sig["d:" + key]
     dead = {k: v for k, v in sig.items() if k.startswith("d:")}
-    assert sum(v for k, v in dead.items() if "|k3s1g1|" in k and k.startswith("d:conv")) == 15
+    assert sum(v for k, v in dead.items() if "|k3s1g1|" in k and k.startswith("d:conv")) == 30
+    assert sum(v for k, v in dead.items() if "|k1s1g1|" in k and k.startswith("d:conv")) == 15
     full = kernel_signatures(load_graph(nasbench201(["nor_conv_3x3"] * 6)))
     assert not any(k.startswith("d:") for k in full)  # a full cell uses everything
+
+
+@pytest.mark.parametrize(
+    ("arch", "dead_ops"),
+    [
+        # edge 1<-0 alone in node 1, feeding only `none` edges: the zero multiply folds
+        # into the convolution, which runs
+        ("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|", 0),
+        # the same through node 2's Add with a zero term (edge 2<-1 is `none`)
+        ("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|nor_conv_1x1~1|none~2|", 0),
+        # a pool does not fold: it is dropped
+        ("|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|", 15),
+    ],
+)
+def test_zero_multiplies_fold_into_the_convolution_before_them(arch: str, dead_ops: int) -> None:
+    from edgewise.graph import kernel_signatures
+
+    sig = kernel_signatures(load_graph(nasbench201(arch)))
+    heavy = ("d:conv", "d:avgpool")
+    assert sum(v for k, v in sig.items() if k.startswith(heavy)) == dead_ops
+
+
+def test_folded_zero_muls_follow_bn_and_zero_adds_only() -> None:
+    from edgewise.graph._fusion import folded_zero_muls, reaches_output
+
+    params = {"w", "s", "zero"}
+    conv = [("Conv", ("x", "w"), ("c",)), ("BatchNormalization", ("c", "s"), ("b",))]
+    # conv -> bn -> (+ x*0) -> *0: folds; the conv's result is used
+    nodes = [
+        *conv,
+        ("Mul", ("x", "zero"), ("z",)),
+        ("Add", ("b", "z"), ("a",)),
+        ("Mul", ("a", "zero"), ("y",)),
+    ]
+    zero = [False, False, True, False, True]
+    assert folded_zero_muls(nodes, zero_mul=zero, params=params) == [False] * 4 + [True]
+    assert reaches_output(nodes, zero_mul=zero, graph_outputs={"y"}, params=params)[0]
+    assert not reaches_output(nodes, zero_mul=zero, graph_outputs={"y"})[0]
+    # the bn's result also feeds something else: the multiply cannot fold into the conv
+    shared = [*conv, ("Mul", ("b", "zero"), ("y",)), ("Relu", ("b",), ("r",))]
+    assert not any(folded_zero_muls(shared, zero_mul=[False, False, True, False], params=params))
+    # a pool does not take a scale
+    pool = [("AveragePool", ("x",), ("p",)), ("Mul", ("p", "zero"), ("y",))]
+    assert folded_zero_muls(pool, zero_mul=[False, True], params=params) == [False, False]

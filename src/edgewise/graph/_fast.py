@@ -118,6 +118,14 @@ class _Cell:
     depth: int
     out: str
     used: tuple[bool, ...]  # the cell's output uses the node's result
+    # a runtime reads the cell's input: the cell is connected, or a zero multiply folds
+    # into a convolution that reads it (_fusion.folded_zero_muls), so every cell and
+    # the skeleton run even when the output does not depend on the input
+    runs_input: bool
+    # the next cell reads this cell's output only through zero multiplies that fold into
+    # a convolution of this cell: with a disconnected output, the cells of the last
+    # stage still run one after the other
+    chained: bool
 
     @property
     def connected(self) -> bool:
@@ -160,9 +168,10 @@ class NB201Featurizer:
         # before the last cell (all-`none` cells show which skeleton kernels remain)
         cut = _skeleton_raw(refs["none"], lambda n: not n.startswith("cell"))[2]
         sig = self._skeleton[2]
-        self._skeleton_sigs = (  # (disconnected, connected) archs
-            Counter({k: v for k, v in sig.items() if k[:2] == "a:"})
-            + Counter({k: v for k, v in cut.items() if k[:2] in ("o:", "d:")}),
+        every = Counter({k: v for k, v in sig.items() if k[:2] == "a:"})
+        self._skeleton_sigs = (  # disconnected, disconnected but all run, connected
+            every + Counter({k: v for k, v in cut.items() if k[:2] in ("o:", "d:")}),
+            every + Counter({k: v for k, v in sig.items() if k[:2] in ("o:", "d:")}),
             sig,
         )
         self._skeleton_pos = graph_positions(base, keep=lambda n: not n.startswith("cell"))
@@ -191,9 +200,17 @@ class NB201Featurizer:
         groups = _fusion.fuse(light, params=params, graph_outputs={x3})
         zero_mul = [op == "Mul" for op, _, _ in light]
         live = _fusion.liveness(light, zero_mul=zero_mul, graph_inputs={"x0"}, graph_outputs={x3})
-        used = _fusion.reaches_output(light, zero_mul=zero_mul, graph_outputs={x3})
+        used = _fusion.reaches_output(light, zero_mul=zero_mul, graph_outputs={x3}, params=params)
         depth = _fusion.depth(light, groups)
-        return _Cell(names, light, groups, tuple(live), depth, x3, tuple(used))
+        readers = [
+            (z, u) for z, u, (_, ins, _) in zip(zero_mul, used, light, strict=True) if "x0" in ins
+        ]
+        runs_input = any(u and not z for z, u in readers)
+        probe = [*light, ("Mul", (x3, _ZERO), ("next:0",))]
+        chained = all(z for z, _ in readers) and bool(
+            _fusion.folded_zero_muls(probe, zero_mul=[*zero_mul, True], params=params)[-1]
+        )
+        return _Cell(names, light, groups, tuple(live), depth, x3, tuple(used), runs_input, chained)
 
     def _plan(self, ops: tuple[str, ...]) -> _Plan:
         """What ``ops`` share with every cell of the same topology: a 1x1 and a 3x3
@@ -304,12 +321,16 @@ class NB201Featurizer:
         all_ids = {kid: m * n for kid, m in Counter(kids_all).items()}
         live_ids = {kid: m * n for kid, m in Counter(kids_live).items()}
         # what the graph output uses: every used kernel of every cell when the cell's
-        # input reaches its output; otherwise only the last cell's (nothing before it is)
-        if cell.connected:
+        # input reaches its output; otherwise only the last cell's (nothing before it is),
+        # or the last stage's when each cell's output folds into the next cell's zero
+        # multiplies (the reduction block before the stage does not fold)
+        if cell.connected or cell.runs_input:
             used_ids = {kid: m * n for kid, m in Counter(kids_used).items()}
             dead_ids = {kid: m * n for kid, m in Counter(kids_unused).items()}
         else:
-            used_ids = dict(Counter(kids_used[2::3]))  # the stage-2 kernel of each used group
+            last = n if cell.chained else 1
+            # the stage-2 kernel of each used group
+            used_ids = {kid: m * last for kid, m in Counter(kids_used[2::3]).items()}
             dead_ids = {k: m - used_ids.get(k, 0) for k, m in all_ids.items()}
         positions = np.zeros(len(POSITION_NAMES))
         for i, is_mul, where in plan.placed:
@@ -319,7 +340,14 @@ class NB201Featurizer:
         if len(self._arch_cache) > 20_000:
             self._arch_cache.clear()
         out = _ArchCounts(
-            all_ids, live_ids, cell.depth, cell.connected, 3 * n * positions, used_ids, dead_ids
+            all_ids,
+            live_ids,
+            cell.depth,
+            cell.connected,
+            3 * n * positions,
+            used_ids,
+            dead_ids,
+            2 if cell.connected else 1 if cell.runs_input else 0,
         )
         self._arch_cache[ops] = out
         return out
@@ -388,7 +416,7 @@ class NB201Featurizer:
                 for prefix in ("a:", "l:", "o:", "d:")
             )
             for cnt in counts:
-                c: Counter[str] = Counter(self._skeleton_sigs[cnt.connected])
+                c: Counter[str] = Counter(self._skeleton_sigs[cnt.skeleton])
                 get = c.get
                 for names, ids in (
                     (a_names, cnt.all_ids),
@@ -441,6 +469,7 @@ class _ArchCounts(NamedTuple):
     positions: np.ndarray
     used_ids: dict[int, int]  # kernels whose result the graph output uses
     dead_ids: dict[int, int]  # the others
+    skeleton: int  # which skeleton signatures (NB201Featurizer._skeleton_sigs) apply
 
 
 #: What an NB201 edge op puts in the cell, as far as positions go (any other op builds

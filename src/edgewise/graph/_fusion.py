@@ -129,21 +129,88 @@ def liveness(
 
 
 def reaches_output(
-    nodes: Sequence[LightNode], *, zero_mul: Sequence[bool], graph_outputs: Collection[str]
+    nodes: Sequence[LightNode],
+    *,
+    zero_mul: Sequence[bool],
+    graph_outputs: Collection[str],
+    params: Collection[str] | None = None,
 ) -> list[bool]:
     """Which nodes' results a graph output uses (a zero multiply uses none of its input).
 
     Unlike :func:`liveness` this keeps nodes that only ever see zeros (they still run),
     and drops nodes whose result is thrown away: runtimes that prune dead code skip them.
+    With ``params``, a zero multiply that a runtime folds into the convolution before it
+    (:func:`folded_zero_muls`) uses its input: the convolution runs, with zero weights.
     """
+    folded = (
+        folded_zero_muls(nodes, zero_mul=zero_mul, params=params)
+        if params is not None
+        else [False] * len(nodes)
+    )
     needed = set(graph_outputs)
     out = [False] * len(nodes)
     for i in range(len(nodes) - 1, -1, -1):
         _, ins, outs = nodes[i]
         if any(t in needed for t in outs):
             out[i] = True
-            if not zero_mul[i]:
+            if not zero_mul[i] or folded[i]:
                 needed.update(ins)
+    return out
+
+
+def folded_zero_muls(
+    nodes: Sequence[LightNode], *, zero_mul: Sequence[bool], params: Collection[str]
+) -> list[bool]:
+    """Zero multiplies that a runtime folds into the convolution that makes their input.
+
+    A converter folds a multiplication by a constant into the weights of the Conv (or
+    Gemm/MatMul) before it, through its BatchNormalization and through Adds whose other
+    terms are zero multiplies or constants, when each tensor on the way feeds only the
+    next step (the multiplies of one tensor by zero are one after common-subexpression
+    elimination). The convolution then still runs, with zero weights, where a multiply
+    that is not folded leaves its input to be pruned. On HW-NAS-Bench's pixel3 and raspi4
+    an NB201 convolution whose result only feeds ``none`` edges runs when it is alone in
+    its node and is dropped when another op shares the node.
+
+    >>> nodes = [("Conv", ("x", "w"), ("c",)), ("Mul", ("c", "zero"), ("y",))]
+    >>> folded_zero_muls(nodes, zero_mul=[False, True], params={"w", "zero"})
+    [False, True]
+    """
+    producer: dict[str, int] = {}
+    consumers: dict[str, list[int]] = {}
+    for i, (_, ins, outs) in enumerate(nodes):
+        for t in outs:
+            producer[t] = i
+        for t in dict.fromkeys(ins):
+            if t:
+                consumers.setdefault(t, []).append(i)
+
+    def zero_term(t: str) -> bool:
+        return t in params or (t in producer and zero_mul[producer[t]])
+
+    out = [False] * len(nodes)
+    for i, (_, ins, _) in enumerate(nodes):
+        if not zero_mul[i]:
+            continue
+        data = [t for t in ins if t and t not in params]
+        if len(data) != 1 or not all(zero_mul[c] for c in consumers.get(data[0], [])):
+            continue
+        t = data[0]
+        while t in producer:
+            p = producer[t]
+            op, p_ins, _ = nodes[p]
+            if op in MATMUL_OPS:
+                out[i] = True
+                break
+            if op == "BatchNormalization":
+                nxt = [p_ins[0]] if p_ins else []
+            elif op == "Add":
+                nxt = [x for x in p_ins if x and not zero_term(x)]
+            else:
+                break
+            if len(nxt) != 1 or consumers.get(nxt[0], []) != [p]:
+                break
+            t = nxt[0]
     return out
 
 

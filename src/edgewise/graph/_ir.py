@@ -136,6 +136,7 @@ class Graph:
                 self.light_nodes,
                 zero_mul=[n.zero_mul for n in self.nodes],
                 graph_outputs=self.outputs,
+                params=self.params,
             )
         )
 

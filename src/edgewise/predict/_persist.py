@@ -27,10 +27,13 @@ FORMAT = "edgewise-latency-predictor"
 #: Bump the major number when old files can no longer be read. 1.1 adds the few-shot
 #: interval scores of designed shots (``fewshot_design_*``); 1.2 the position features of
 #: the per-device models (``position_names``, ``position_mask``); 1.3 the ``kernel_used``
-#: pipeline and the ``o:``/``d:`` signatures. 1.0 and 1.1 files still load: their
-#: per-device models predict without position features; 1.2 files predict as before
-#: (their vocabulary has no ``o:``/``d:`` columns).
-FORMAT_VERSION = "1.3"
+#: pipeline and the ``o:``/``d:`` signatures; 1.4 moves to ``o:`` the kernels a zero
+#: multiply folds into (:func:`edgewise.graph._fusion.folded_zero_muls`), with no change
+#: to the file's layout. 1.0 and 1.1 files still load: their per-device models predict
+#: without position features; 1.2 files predict as before (their vocabulary has no
+#: ``o:``/``d:`` columns); 1.3 files load and their ``kernel_used`` member reads the 1.4
+#: split (retrain for the costs learned on it).
+FORMAT_VERSION = "1.4"
 
 
 def default_path() -> Path:
