@@ -117,12 +117,17 @@ class Graph:
         return frozenset(k for k, t in self.tensors.items() if t.is_param)
 
     @cached_property
+    def zero_muls(self) -> tuple[bool, ...]:
+        """Per node: a multiplication by an all-zero constant."""
+        return tuple(n.zero_mul for n in self.nodes)
+
+    @cached_property
     def live(self) -> tuple[bool, ...]:
         """Per node: on a path from an input to an output (zero multiplies cut paths)."""
         return tuple(
             _fusion.liveness(
                 self.light_nodes,
-                zero_mul=[n.zero_mul for n in self.nodes],
+                zero_mul=self.zero_muls,
                 graph_inputs=self.inputs,
                 graph_outputs=self.outputs,
             )
@@ -134,7 +139,7 @@ class Graph:
         return tuple(
             _fusion.reaches_output(
                 self.light_nodes,
-                zero_mul=[n.zero_mul for n in self.nodes],
+                zero_mul=self.zero_muls,
                 graph_outputs=self.outputs,
                 params=self.params,
             )
