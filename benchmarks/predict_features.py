@@ -16,6 +16,7 @@ for comparison. Writes benchmarks/results/predict_features.json.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -66,9 +67,14 @@ def clear_caches(fz: object, space: str, *, topologies: bool = False) -> None:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--archs", type=int, default=N, help="architectures per repeat")
+    ap.add_argument("--repeats", type=int, default=REPEATS)
+    args = ap.parse_args()
+    n, repeats = args.archs, args.repeats
     df = pd.read_csv(DATA, usecols=["space", "arch", "device", "latency_ms"])
     fz = shared_featurizer()
-    out: dict[str, object] = {"n_per_repeat": N, "repeats": REPEATS}
+    out: dict[str, object] = {"n_per_repeat": n, "repeats": repeats}
     for space in ("nasbench201", "fbnet"):
         t0 = time.perf_counter()
         fz._space(space)  # noqa: SLF001 (build the reference graphs once)
@@ -84,18 +90,18 @@ def main() -> None:
         total: dict[str, dict[str, list[float]]] = {
             m: {d: [] for d in DEVICES} for m in ("cold", "warm")
         }
-        for r in range(REPEATS):
-            batch = [f"{space}:{a}" for a in random_archs(space, N, 1000 + r)]
+        for r in range(repeats):
+            batch = [f"{space}:{a}" for a in random_archs(space, n, 1000 + r)]
             for mode in ("cold", "warm"):
                 clear_caches(fz, space, topologies=mode == "cold")
                 t0 = time.perf_counter()
                 fz.transform(batch)
-                feat[mode].append(N / (time.perf_counter() - t0))
+                feat[mode].append(n / (time.perf_counter() - t0))
                 for d in DEVICES:
                     clear_caches(fz, space, topologies=mode == "cold")
                     t0 = time.perf_counter()
                     pred = est.predict([(m, d) for m in batch])
-                    total[mode][d].append(N / (time.perf_counter() - t0))
+                    total[mode][d].append(n / (time.perf_counter() - t0))
                     assert np.all(np.isfinite(pred))
         onnx_archs = random_archs(space, 10, 7)
         t0 = time.perf_counter()

@@ -381,7 +381,12 @@ class NB201Featurizer:
         from scipy import sparse
 
         counts = [self._counts(_nb201.parse_nasbench201(a)) for a in archs]
-        rows_a, cols_a, vals_a, rows_l, cols_l, vals_l = [], [], [], [], [], []
+        rows_a: list[int] = []
+        cols_a: list[int] = []
+        vals_a: list[float] = []
+        rows_l: list[int] = []
+        cols_l: list[int] = []
+        vals_l: list[float] = []
         for r, (all_ids, live_ids, *_) in enumerate(counts):
             rows_a += [r] * len(all_ids)
             cols_a += all_ids.keys()
