@@ -156,12 +156,14 @@ def test_wire_frames_are_aligned_and_round_trip() -> None:
     frame = b"".join(bytes(p) for p in wire.encode_request(42, [a, b]))
     (size,) = wire.LEN.unpack_from(frame)
     assert size == len(frame) - 4
-    seq, flags, lag, tensors = wire.decode_request(bytearray(frame[4:]))
-    assert (seq, flags, lag) == (42, 0, 0)
-    mirrored = wire.retarget(wire.encode_request(42, [a, b]), flags=wire.TO_RECORDER, lag_ns=7)
+    seq, flags, lag, sent, tensors = wire.decode_request(bytearray(frame[4:]))
+    assert (seq, flags, lag, sent) == (42, 0, 0, 0)
+    mirrored = wire.stamped(
+        wire.encode_request(42, [a, b]), sent_ns=123, flags=wire.TO_RECORDER, lag_ns=7
+    )
     again = b"".join(bytes(p) for p in mirrored)
     assert len(again) == len(frame)
-    assert wire.decode_request(again[4:])[:3] == (42, wire.TO_RECORDER, 7)
+    assert wire.decode_request(again[4:])[:4] == (42, wire.TO_RECORDER, 7, 123)
     for t, want in zip(tensors, (a, b), strict=True):
         np.testing.assert_array_equal(t.array(), want.array())
     reply = wire.decode_reply(

@@ -370,6 +370,8 @@ def test_a_stopped_recorder_neither_slows_the_candidate_nor_drops(
         recorder = server.gateway.recorder
         assert recorder is not None and recorder._proc is not None
         pid = recorder._proc.pid
+        # Replicas preempt it the moment they wake (no waiting out its time slice).
+        assert os.sched_getscheduler(pid) == os.SCHED_IDLE
         n = 0
         with httpx.Client(base_url=server.url, timeout=30) as c:
             os.kill(pid, signal.SIGSTOP)

@@ -49,7 +49,12 @@ LAG = struct.Struct("<I")
 #: How often the recorder wakes up to pair, judge and fire timeouts (seconds).
 TICK_S = 0.02
 #: The recorder's nice value: its work is never on a request's path, so it yields
-#: the CPU to the gateway, the client and the replicas.
+#: the CPU to the gateway, the client and the replicas. It also runs as ``SCHED_IDLE``
+#: where the OS allows: a replica that wakes on its CPU then preempts it at once,
+#: where a nice value alone let a running recorder finish its slice first (an
+#: identical candidate sharing its CPU waited up to ~3 ms at p99, 0.8-1.8 ms with
+#: ``SCHED_IDLE``; docs/shadow.md, "A/A"). Under a saturated CPU it still gets the
+#: time the candidate leaves, and the gateway's queue bound drops copies meanwhile.
 NICE = 10
 #: How often, at most, the gateway gets counters and verdicts (seconds).
 STATS_S = 0.05
@@ -567,7 +572,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pin_process(parse_cpus(args.cpus))
     try:
         os.nice(NICE)
-    except OSError:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # threads inherit it
+    except (OSError, AttributeError):
         pass
     control = socket.socket(fileno=args.control_fd)
     workers = {}

@@ -270,7 +270,8 @@ class WorkerReplica:
             timer = loop.call_later(timeout_s, self._on_timeout, seq, timeout_s)
         self._pending[seq] = (fut, timer)
         self.sent += 1
-        transport.writelines(parts if parts is not None else wire.encode_request(seq, tensors))
+        parts = parts if parts is not None else wire.encode_request(seq, tensors)
+        transport.writelines(wire.stamped(parts, sent_ns=time.perf_counter_ns()))
         return fut
 
     def mirror(self, parts: list[bytes | memoryview], *, lag_ns: int) -> bool:
@@ -287,7 +288,11 @@ class WorkerReplica:
         self.sent += 1
         self.mirrored_sent += 1
         self._mirror_times.append(time.monotonic())
-        transport.writelines(wire.retarget(parts, flags=wire.TO_RECORDER, lag_ns=lag_ns))
+        transport.writelines(
+            wire.stamped(
+                parts, sent_ns=time.perf_counter_ns(), flags=wire.TO_RECORDER, lag_ns=lag_ns
+            )
+        )
         return True
 
     async def drain(self, *, timeout_s: float) -> None:

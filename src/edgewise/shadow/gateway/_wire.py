@@ -1,16 +1,20 @@
 """The frames between the gateway and its replica workers (a Unix socket pair).
 
 Every frame is ``u32 length`` followed by ``length`` bytes. A request frame is
-``u64 seq | u8 flags | u64 lag_ns | u32 meta_len | meta JSON | tensor bytes``; a reply
+``u64 seq | u8 flags | u64 lag_ns | u64 sent_ns | u32 meta_len | meta JSON | tensor
+bytes``; a reply
 frame is ``u64 seq | u8 status | 4 x u64 timings (ns) | u64 lag_ns | u32 meta_len |
 meta | tensor bytes``. A request flagged :data:`TO_RECORDER` is a mirrored copy: the
 worker answers it to the recorder process, not to the gateway, echoing ``lag_ns``.
+``sent_ns`` is when the gateway wrote the frame, on this host's ``CLOCK_MONOTONIC``
+(``time.perf_counter_ns``; one clock for every process on the host): a worker that
+was busy when the frame came times it from then (see ``_worker``).
 Meta lists ``[name, dtype, shape, offset, nbytes]`` per tensor; each tensor starts
 on a 64-byte boundary of the frame body, so the worker's ``numpy.frombuffer``
 views are aligned and nothing is copied on the way in.
 
 >>> parts = encode_request(7, [])
->>> seq, flags, lag_ns, tensors = decode_request(b"".join(bytes(p) for p in parts)[4:])
+>>> seq, flags, lag_ns, sent_ns, tensors = decode_request(b"".join(bytes(p) for p in parts)[4:])
 >>> seq, flags, tensors
 (7, 0, [])
 """
@@ -27,7 +31,7 @@ import orjson
 from edgewise.shadow.gateway._oip import TensorData
 
 LEN = struct.Struct("<I")
-REQ = struct.Struct("<QBQI")
+REQ = struct.Struct("<QBQQI")
 REPLY = struct.Struct("<QBQQQQQI")
 #: Request flag: a mirrored copy, answered to the recorder (the candidate's role).
 TO_RECORDER = 1
@@ -89,15 +93,16 @@ def _frame(
 
 def encode_request(seq: int, tensors: Sequence[TensorData]) -> list[bytes | memoryview]:
     """The parts of one request frame (tensor data is referenced, not copied)."""
-    return _frame(REQ, (seq, 0, 0), tensors)
+    return _frame(REQ, (seq, 0, 0, 0), tensors)
 
 
-def retarget(
-    parts: list[bytes | memoryview], *, flags: int, lag_ns: int
+def stamped(
+    parts: list[bytes | memoryview], *, sent_ns: int, flags: int = 0, lag_ns: int = 0
 ) -> list[bytes | memoryview]:
-    """The same request frame with other ``flags`` and ``lag_ns`` (only the head is new)."""
-    seq, _, _, meta_len = REQ.unpack(parts[1])
-    return [parts[0], REQ.pack(seq, flags, max(lag_ns, 0), meta_len), *parts[2:]]
+    """The same request frame as sent at ``sent_ns``, with ``flags`` and ``lag_ns``
+    (only the head is new)."""
+    seq, _, _, _, meta_len = REQ.unpack(parts[1])
+    return [parts[0], REQ.pack(seq, flags, max(lag_ns, 0), sent_ns, meta_len), *parts[2:]]
 
 
 @functools.lru_cache(maxsize=256)
@@ -118,12 +123,13 @@ def _tensors(body: memoryview, start: int, meta: bytes | memoryview) -> list[Ten
 
 def decode_request(
     body: bytes | bytearray | memoryview,
-) -> tuple[int, int, int, list[TensorData]]:
-    """``(seq, flags, lag_ns, tensors)`` of a request frame body (no length prefix)."""
+) -> tuple[int, int, int, int, list[TensorData]]:
+    """``(seq, flags, lag_ns, sent_ns, tensors)`` of a request frame body (no length
+    prefix)."""
     view = memoryview(body)
-    seq, flags, lag, meta_len = REQ.unpack_from(view)
+    seq, flags, lag, sent, meta_len = REQ.unpack_from(view)
     start = REQ.size + meta_len
-    return seq, flags, lag, _tensors(view, start, view[REQ.size : start])
+    return seq, flags, lag, sent, _tensors(view, start, view[REQ.size : start])
 
 
 @dataclass(frozen=True)

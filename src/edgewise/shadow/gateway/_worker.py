@@ -1,10 +1,21 @@
 """A replica worker process: one model, optionally pinned to its own CPUs.
 
 Started by the gateway as ``python -m edgewise.shadow.gateway._worker --fd N ...``
-with one end of a Unix socket pair. A reader thread stamps each request with this
-process's monotonic clock the moment it arrives; the main thread runs requests in
-arrival order and stamps the reply when it is ready. The worker exits when the
-gateway closes the socket (or dies).
+with one end of a Unix socket pair. One thread reads a request, runs it and answers,
+in arrival order. The worker exits when the gateway closes the socket (or dies).
+
+**When a request reached the worker.** If the worker was idle, it is the moment its
+read returned, on this process's monotonic clock. If the worker was busy with an
+earlier request when the gateway wrote this one, the request waited in the socket
+from the gateway's write (``sent_ns`` in the frame, on the same ``CLOCK_MONOTONIC``:
+on Linux one clock serves every process of the host), so its time counts from then
+and the queueing is not lost. Why not a reader thread that stamps arrivals while the
+main thread works: handing each request from one thread to the other put a thread
+wake-up between the stamp and the start of the work, and on a pinned CPU shared with
+other work that wake-up sometimes waited milliseconds. An identical candidate's p99
+on mlp-tiny was 1.2-2.6 ms against production's 0.25-0.48 ms, all of the excess
+between the stamp and the start, and it was judged FAIL; with one thread the two
+matched (see docs/shadow.md, "A/A").
 
 A candidate's worker also has a socket to the recorder process (``--recorder-fd``)
 and an 8-byte shared counter (``--counter-fd``): a mirrored request (flagged
@@ -24,11 +35,10 @@ import argparse
 import collections
 import mmap
 import os
-import queue
+import select
 import socket
 import struct
 import sys
-import threading
 import time
 from collections.abc import Sequence
 
@@ -66,21 +76,17 @@ def _send(sock: socket.socket, parts: Sequence[bytes | memoryview]) -> None:
     sock.sendall(b"".join(parts))
 
 
-def _reader(sock: socket.socket, inbox: queue.SimpleQueue[tuple[int, bytearray] | None]) -> None:
-    clock = time.perf_counter_ns
+#: How often a worker with answers the recorder's socket did not take retries them.
+FLUSH_S = 0.002
+
+
+def _recv_frame(sock: socket.socket) -> bytearray | None:
+    """The next frame's body, or None at EOF (or on a socket error)."""
     try:
-        while True:
-            head = _recv_exact(sock, wire.LEN.size)
-            if head is None:
-                break
-            (size,) = wire.LEN.unpack(head)
-            body = _recv_exact(sock, size)
-            if body is None:
-                break
-            inbox.put((clock(), body))
+        head = _recv_exact(sock, wire.LEN.size)
+        return None if head is None else _recv_exact(sock, wire.LEN.unpack(head)[0])
     except OSError:
-        pass
-    inbox.put(None)
+        return None
 
 
 #: The shared counter of answered mirrored requests (u64 at offset 0).
@@ -165,27 +171,19 @@ def serve(
             info={"pid": os.getpid(), "name": name, "model": info.to_dict(), "cpus": list(cpus)},
         ),
     )
-    inbox: queue.SimpleQueue[tuple[int, bytearray] | None] = queue.SimpleQueue()
-    threading.Thread(target=_reader, args=(sock, inbox), daemon=True).start()
     clock = time.perf_counter_ns
     rng = np.random.default_rng(0)
     to_recorder = _ToRecorder(recorder, counter)
-    while True:
-        if to_recorder.backlog:
-            try:
-                item = inbox.get(timeout=0.002)
-            except queue.Empty:
-                to_recorder.flush()
-                continue
-        else:
-            item = inbox.get()
-        if item is None:
-            return 0
-        t_arrive, body = item
+
+    def run(body: bytearray, t_read: int, t_free: int) -> bool:
+        """Answer one request; False if the gateway is gone."""
         t0 = clock()
         seq = flags = lag = 0
+        t_arrive = t_read
         try:
-            seq, flags, lag, tensors = wire.decode_request(body)
+            seq, flags, lag, sent, tensors = wire.decode_request(body)
+            if 0 < sent < t_free:  # written while we were busy: it waited from then
+                t_arrive = sent
             feeds = {t.name: t.array() for t in tensors}
             t1 = clock()
             if mode == "hang":
@@ -219,11 +217,25 @@ def serve(
             )
         if flags & wire.TO_RECORDER:
             to_recorder.put(parts)
-            continue
+            return True
         try:
             _send(sock, parts)
         except OSError:
+            return False
+        return True
+
+    readable = select.poll()
+    readable.register(sock, select.POLLIN)
+    t_free = 0  # when the previous request was answered
+    while True:
+        if to_recorder.backlog and not readable.poll(FLUSH_S * 1000):
+            to_recorder.flush()
+            continue
+        body = _recv_frame(sock)
+        t_read = clock()
+        if body is None or not run(body, t_read, t_free):
             return 0
+        t_free = clock()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

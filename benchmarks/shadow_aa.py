@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""A/A check: an identical candidate shadowed beside production, on this machine.
+
+Starts ``edgewise shadow serve`` with a model as production and a byte-identical copy
+as the candidate, in ``shadow_serving.py``'s split layout (gateway, production worker
+and client on CPU 0; candidate worker and recorder on CPU 1), sends tritonclient's
+binary-tensor request with ``http.client`` and reads the paired records back from the
+store. For each replica it splits the latency the judge sees (``total``) into the
+worker's own work (decode + compute + encode) and the wait before that work started
+(``total`` minus the work: queueing behind earlier requests), after a warm-up of 500
+pairs, and quotes the judge's verdict.
+
+Load: ``--rate 0`` (default) is a closed loop at concurrency 1, as in the serving
+benchmark: production never queues (the next request waits for its answer), while the
+candidate, fed at the client's pace, queues behind its own stalls. ``--rate R`` sends
+an open-loop Poisson stream of R req/s over 6 connections, so both replicas can queue.
+
+    python benchmarks/shadow_aa.py [--model mlp-tiny] [--requests 4000] [--runs 3] [--rate 0]
+
+Writes benchmarks/results/shadow_aa.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from shadow_serving import MODELS, RESULTS, _free_port, _wait_ready  # noqa: E402
+
+from edgewise.zoo import write_example  # noqa: E402
+
+WARMUP = 500
+CONNECTIONS = 6
+
+
+def _body(inp: str, shape: tuple[int, ...], out: str) -> tuple[bytes, str]:
+    import tritonclient.http as triton
+
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    i = triton.InferInput(inp, list(shape), "FP32")
+    i.set_data_from_numpy(x, binary_data=True)
+    o = triton.InferRequestedOutput(out, binary_data=True)
+    body, hl = triton.InferenceServerClient.generate_request_body([i], outputs=[o])
+    return bytes(body), str(hl)
+
+
+def _load(port: int, path: str, body: bytes, hl: str, n: int, rate: float) -> None:
+    """Send ``n`` requests: closed loop (``rate`` 0) or an open-loop Poisson stream."""
+    headers = {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": hl}
+
+    def send(times: list[float] | None, count: int) -> None:
+        c = http.client.HTTPConnection("127.0.0.1", port)
+        for k in range(count):
+            if times is not None:
+                delay = times[k] - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            c.request("POST", path, body=body, headers=headers)
+            r = c.getresponse()
+            r.read()
+            if r.status != 200:
+                raise RuntimeError(f"gateway answered {r.status}")
+        c.close()
+
+    if not rate:
+        send(None, n)
+        return
+    rng = random.Random(1)
+    t, times = time.perf_counter() + 0.1, []
+    for _ in range(n):
+        t += rng.expovariate(rate)
+        times.append(t)
+    threads = [
+        threading.Thread(target=send, args=(times[k::CONNECTIONS], len(times[k::CONNECTIONS])))
+        for k in range(CONNECTIONS)
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+
+
+def _q(a: np.ndarray, p: float) -> float:
+    return round(float(np.percentile(a, p)), 3)
+
+
+def run_once(model_name: str, n: int, rate: float) -> dict:
+    inp, shape = MODELS[model_name]
+    work = Path(tempfile.mkdtemp(prefix="edgewise-aa-"))
+    try:
+        model = write_example(model_name, work)
+        cand = work / f"{model.stem}-copy{model.suffix}"
+        shutil.copyfile(model, cand)
+        port, db = _free_port(), work / "aa.db"
+        env = {**os.environ, "EDGEWISE_DB": f"sqlite:///{db}", "EDGEWISE_HOME": str(work / "h")}
+        cmd = [sys.executable, "-m", "edgewise", "shadow", "serve", "--production", str(model)]
+        cmd += ["--candidate", str(cand), "--port", str(port), "--name", model_name]
+        cmd += ["--production-cpus", "0", "--candidate-cpus", "1", "--gateway-cpus", "0"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        saved = os.sched_getaffinity(0)
+        try:
+            _wait_ready(f"http://127.0.0.1:{port}", model_name, proc)
+            c = http.client.HTTPConnection("127.0.0.1", port)
+            c.request("GET", f"/v2/models/{model_name}")
+            out = json.loads(c.getresponse().read())["outputs"][0]["name"]
+            body, hl = _body(inp, shape, out)
+            os.sched_setaffinity(0, {0})  # the client on production's CPU, as in the layout
+            _load(port, f"/v2/models/{model_name}/infer", body, hl, n, rate)
+            os.sched_setaffinity(0, saved)
+            time.sleep(2.0)  # the recorder's last flush
+            c = http.client.HTTPConnection("127.0.0.1", port)
+            c.request("GET", "/shadow/status")
+            status = json.loads(c.getresponse().read())["candidates"][0]
+        finally:
+            os.sched_setaffinity(0, saved)
+            proc.terminate()
+            proc.wait(30)
+        with sqlite3.connect(db) as con:
+            rows = np.array(
+                con.execute(
+                    "select production_ms, production_compute_ms, production_io_ms,"
+                    " candidate_ms, candidate_compute_ms, candidate_io_ms"
+                    " from shadow_pairs where outcome = 'ok' order by seq"
+                ).fetchall(),
+                dtype=float,
+            )[WARMUP:]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out_row: dict = {"pairs": len(rows)}
+    for k, who in ((0, "production"), (3, "candidate")):
+        total, own = rows[:, k], rows[:, k + 1] + rows[:, k + 2]
+        out_row[who] = {
+            "p50_ms": _q(total, 50),
+            "p99_ms": _q(total, 99),
+            "work_p99_ms": _q(own, 99),
+            "wait_p99_ms": _q(total - own, 99),
+        }
+    out_row["verdict"] = status["verdict"]
+    out_row["reason"] = status["reason"]
+    return out_row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="mlp-tiny", choices=sorted(MODELS))
+    ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rate", type=float, default=0.0, help="open-loop req/s (0: closed loop)")
+    args = ap.parse_args()
+    if len(os.sched_getaffinity(0)) < 2:
+        raise SystemExit("needs 2 CPUs (the split layout)")
+    runs = []
+    for _ in range(args.runs):
+        r = run_once(args.model, args.requests, args.rate)
+        runs.append(r)
+        print(json.dumps(r), flush=True)
+    doc = {
+        "command": "python benchmarks/shadow_aa.py " + " ".join(sys.argv[1:]),
+        "model": args.model,
+        "requests": args.requests,
+        "rate": args.rate,
+        "load_average_end": os.getloadavg(),
+        "runs": runs,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "shadow_aa.json").write_text(json.dumps(doc, indent=2))
+    load = f"open-loop Poisson {args.rate:g} req/s" if args.rate else "closed loop, concurrency 1"
+    lines = [
+        "# A/A: an identical candidate beside production",
+        "",
+        f"`{doc['command'].strip()}`",
+        "",
+        f"{args.model}, {args.requests} binary requests per run ({load}), split layout "
+        f"(production, gateway and client on CPU 0; candidate and recorder on CPU 1); "
+        f"paired records after {WARMUP} warm-up pairs. wait = total - (decode + compute + "
+        "encode): time queued before the worker started the request.",
+        "",
+        "| run | pairs | production p50 / p99 ms | candidate p50 / p99 ms | production work / "
+        "wait p99 ms | candidate work / wait p99 ms | verdict |",
+        "|---|---:|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(runs, 1):
+        p, c = r["production"], r["candidate"]
+        lines.append(
+            f"| {i} | {r['pairs']} | {p['p50_ms']} / {p['p99_ms']} | {c['p50_ms']} / "
+            f"{c['p99_ms']} | {p['work_p99_ms']} / {p['wait_p99_ms']} | {c['work_p99_ms']} / "
+            f"{c['wait_p99_ms']} | {r['verdict']} |"
+        )
+    lines += ["", "Verdict reasons:", ""]
+    lines += [f"{i}. {r['reason']}" for i, r in enumerate(runs, 1)]
+    verdicts = [r["verdict"] for r in runs]
+    lines += [
+        "",
+        f"Median candidate / production p99 over runs: "
+        f"{statistics.median(r['candidate']['p99_ms'] / r['production']['p99_ms'] for r in runs):.2f}x; "
+        f"verdicts: {', '.join(verdicts)}.",
+    ]
+    (RESULTS / "shadow_aa.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
