@@ -66,8 +66,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--seconds", type=float, default=0.5)
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo names")
-    ap.add_argument("--render-only", action="store_true",
-                    help="rewrite the .md from the last .json without measuring")
+    ap.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the .md from the last .json without measuring",
+    )
     args = ap.parse_args()
     if args.render_only:
         render(json.loads((RESULTS / "profile_overhead.json").read_text()))
@@ -81,33 +84,54 @@ def main() -> None:
         rounds = []
         for r in range(args.rounds):
             bare_before, timeit_mean = bare_loop(path, feeds, args.seconds)
-            res = profile_model(path, ProfileSettings(duration_s=args.seconds, threads=1,
-                                                      min_queries=64, operator_runs=0))
+            res = profile_model(
+                path,
+                ProfileSettings(
+                    duration_s=args.seconds, threads=1, min_queries=64, operator_runs=0
+                ),
+            )
             bare_after, _ = bare_loop(path, feeds, args.seconds)
             bare_p50 = (bare_before + bare_after) / 2
-            rounds.append({
-                "bare_p50_ms": bare_p50, "timeit_mean_ms": timeit_mean,
-                "edgewise_e2e_p50_ms": res.latency.p50_ms,
-                "edgewise_compute_p50_ms": res.compute.p50_ms,
-                "edgewise_io_p50_ms": res.io.p50_ms,
-                "edgewise_unaccounted_p50_ms": res.unaccounted_p50_ms,
-                "loadgen_p50_ms": res.loadgen.get("result_50.00_percentile_latency_ns", 0) / 1e6,
-                "ratio_compute": res.compute.p50_ms / bare_p50,
-                "ratio_e2e": res.latency.p50_ms / bare_p50,
-                "queries": res.queries,
-                "load_avg_1m": os.getloadavg()[0],
-            })
-            print(f"{name} round {r + 1}: bare {bare_p50:.4f} ms, edgewise e2e "
-                  f"{res.latency.p50_ms:.4f} / compute {res.compute.p50_ms:.4f} ms", flush=True)
+            rounds.append(
+                {
+                    "bare_p50_ms": bare_p50,
+                    "timeit_mean_ms": timeit_mean,
+                    "edgewise_e2e_p50_ms": res.latency.p50_ms,
+                    "edgewise_compute_p50_ms": res.compute.p50_ms,
+                    "edgewise_io_p50_ms": res.io.p50_ms,
+                    "edgewise_unaccounted_p50_ms": res.unaccounted_p50_ms,
+                    "loadgen_p50_ms": res.loadgen.get("result_50.00_percentile_latency_ns", 0)
+                    / 1e6,
+                    "ratio_compute": res.compute.p50_ms / bare_p50,
+                    "ratio_e2e": res.latency.p50_ms / bare_p50,
+                    "queries": res.queries,
+                    "load_avg_1m": os.getloadavg()[0],
+                }
+            )
+            print(
+                f"{name} round {r + 1}: bare {bare_p50:.4f} ms, edgewise e2e "
+                f"{res.latency.p50_ms:.4f} / compute {res.compute.p50_ms:.4f} ms",
+                flush=True,
+            )
         med = {k: statistics.median(x[k] for x in rounds) for k in rounds[0]}
         # Order-statistic 95% CI of the median ratio: how sure the median is, given the noise.
         ci = {k: quantile_ci([x[k] for x in rounds], 0.5) for k in ("ratio_compute", "ratio_e2e")}
-        rows.append({"model": name, "in_target_range": name in TARGET_ROWS,
-                     "rounds": rounds, "median": med, "median_ci95": ci})
+        rows.append(
+            {
+                "model": name,
+                "in_target_range": name in TARGET_ROWS,
+                "rounds": rounds,
+                "median": med,
+                "median_ci95": ci,
+            }
+        )
     doc = {
         "command": f"python benchmarks/profile_overhead.py --rounds {args.rounds} --seconds {args.seconds:g}",
-        "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
-                    "onnxruntime": ort.__version__},
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "onnxruntime": ort.__version__,
+        },
         "threads": 1,
         "targets": {"ratio_compute": 1.02, "ratio_e2e": 1.05},
         "models": rows,
