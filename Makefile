@@ -32,6 +32,7 @@ test: dev
 lint: dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

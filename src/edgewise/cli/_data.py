@@ -46,7 +46,7 @@ def import_cmd(
         out.add_column("reason")
         out.add_column("rows", justify="right")
         out.add_column("first example")
-        first = {}
+        first: dict[str, str] = {}
         for p in report.problems:
             first.setdefault(p.reason, f"line {p.line}: {p.detail}"[:90])
         for reason, n in report.problem_counts.items():

@@ -236,8 +236,8 @@ def node_cost(
         macs = n_out * int(a[-1])
         return 2 * macs, macs, True
     if op_type in POOL_OPS:
-        k = attrs.get("kernel_shape") or []
-        return n_out * int(math.prod(int(v) for v in k)), 0, True
+        kernel = attrs.get("kernel_shape") or []
+        return n_out * int(math.prod(int(v) for v in kernel)), 0, True
     if op_type in REDUCE_OPS:
         x = in_shapes[0] if in_shapes else None
         return (numel(x) if x is not None else n_out), 0, x is not None

@@ -28,6 +28,7 @@ function on the ONNX path and on the fast architecture path.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -156,7 +157,7 @@ def bucket(position: Position) -> str | None:
         return None
     if position == "cut":
         return "cut"
-    u, d = position  # type: ignore[misc]
+    u, d = cast("tuple[int, int]", position)
     return f"u{u}d{d}"
 
 

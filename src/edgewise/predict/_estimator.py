@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -208,7 +208,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         fold = np.array([fold_of_key[m] for m in models])
         key_index = {k: i for i, k in enumerate(keys)}
         model_idx = np.array([key_index[m] for m in models])
-        first_row = {}
+        first_row: dict[str, int] = {}
         for i, m in enumerate(models):
             first_row.setdefault(m, i)
         f_models = f[[first_row[k] for k in keys]]
@@ -237,9 +237,9 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                     _simulate_fewshot(
                         sf, u, np.flatnonzero(rows & main), y_log, rng, calib, calib_design
                     )
-            self.shared_ = SharedFactors(n_factors=self.n_factors, params=params).fit(
-                f_models, model_idx[main], dev_idx[main], y_log[main], self.devices_
-            )
+            self.shared_: SharedFactors | None = SharedFactors(
+                n_factors=self.n_factors, params=params
+            ).fit(f_models, model_idx[main], dev_idx[main], y_log[main], self.devices_)
         else:
             self.shared_ = None
 
@@ -359,7 +359,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict(self, X: Any) -> np.ndarray:  # noqa: N803
         """Predicted latency in ms for each (model, device) row."""
-        return np.exp(self._log_predict(X)[0])
+        return cast("np.ndarray", np.exp(self._log_predict(X)[0]))
 
     def interval_half_width(
         self, device: str, *, alpha: float = 0.1, disconnected: bool = False

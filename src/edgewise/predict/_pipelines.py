@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -259,7 +259,10 @@ class UsedKernelPipeline(_AdditiveCost):
 
 
 Pipeline = GbmPipeline | KernelPipeline | UsedKernelPipeline
-_ADDITIVE = {"kernel": KernelPipeline, "kernel_used": UsedKernelPipeline}
+_ADDITIVE: dict[str, type[KernelPipeline] | type[UsedKernelPipeline]] = {
+    "kernel": KernelPipeline,
+    "kernel_used": UsedKernelPipeline,
+}
 
 
 def make_pipeline(name: str, params: GbmParams) -> Pipeline:
@@ -302,7 +305,7 @@ def choose_weights(oof: np.ndarray, y_log: np.ndarray) -> np.ndarray:
     acc = np.mean(np.abs(np.expm1(err)) <= 0.10, axis=0)
     mae = np.mean(np.abs(err), axis=0)
     best = np.lexsort((mae, -acc))[0]
-    return grid[best]
+    return cast("np.ndarray", grid[best])
 
 
 def params_dict(params: GbmParams) -> dict[str, Any]:

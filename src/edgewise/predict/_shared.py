@@ -12,7 +12,7 @@ device needs only ``mu`` and ``v``: a ridge fit on a few measured models (few-sh
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -89,7 +89,7 @@ class SharedFactors:
 
     def predict(self, u: np.ndarray, device: str) -> np.ndarray:
         d = self.devices.index(device)
-        return self.mu[d] + u @ self.v[d]
+        return cast("np.ndarray", self.mu[d] + u @ self.v[d])
 
     def adapt(self, u: np.ndarray, y_log: np.ndarray) -> tuple[float, np.ndarray]:
         """``(mu, v)`` of a new device from a few models' factors ``u`` and log latencies.

@@ -237,6 +237,7 @@ def run_loadgen(
         ts.offline_expected_qps = settings.workers * 1e9 / expected
 
     harness = _Harness(runners, inline=inline, workers=settings.workers, on_progress=on_progress)
+    issue: Callable[[list[Any]], None]
     if inline:
         issue = harness.issue_inline
     else:

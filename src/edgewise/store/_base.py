@@ -166,7 +166,7 @@ def _connect(url: str) -> Engine:
     return engine
 
 
-def record_from(cls: type[R], row: Mapping[str, Any], prefix: str = "", **given: Any) -> R:
+def record_from(cls: type[R], row: Mapping[Any, Any], prefix: str = "", **given: Any) -> R:
     """A record dataclass from a result row: each field from its same-named column.
 
     ``prefix`` selects joined columns labelled ``prefix + name``; ``given`` supplies

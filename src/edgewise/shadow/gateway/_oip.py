@@ -21,7 +21,7 @@ import struct
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import orjson
@@ -61,7 +61,7 @@ class OipError(InputError):
 @functools.lru_cache(maxsize=64)
 def _dtype_name(dtype: Any) -> str:
     """numpy's canonical name of a dtype (``np.dtype(x).name`` costs ~10 µs a call)."""
-    return np.dtype(dtype).name
+    return cast("str", np.dtype(dtype).name)
 
 
 def oip_datatype(dtype: str) -> str:
@@ -149,7 +149,7 @@ def _pack_flat(values: Any, dtype: str, count: int) -> memoryview | None:
 
 
 #: numpy dtype name -> (simdjson buffer code, its numpy dtype) for JSON tensor data.
-_BUFFER_TYPES = {
+_BUFFER_TYPES: dict[str, tuple[Literal["d", "i", "u"], type[np.generic]]] = {
     **{t: ("d", np.float64) for t in ("float16", "float32", "float64")},
     **{t: ("i", np.int64) for t in ("int8", "int16", "int32", "int64")},
     **{t: ("u", np.uint64) for t in ("uint8", "uint16", "uint32", "uint64")},

@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from edgewise.shadow.gateway import _wire as wire
 from edgewise.shadow.gateway._cpus import parse_cpus, pin_process
@@ -318,7 +318,7 @@ class Pairing:
         self.judge = self._judge_cls(live, **self.settings) if live else None
         self._seen_looks = {}
         for name in live:
-            self.verdicts[name] = self.judge.verdict(name)  # type: ignore[union-attr]
+            self.verdicts[name] = self.judge.verdict(name)
         self.dirty = True
 
     def stats(self) -> dict[str, Any]:
@@ -504,10 +504,10 @@ def serve(control: socket.socket, workers: dict[int, socket.socket]) -> int:
         now = looked = clock()  # every answer that came before ``looked`` is read below
         for key, _ in sel.select(0):
             slot = key.data
-            sock = key.fileobj
+            sock = cast("socket.socket", key.fileobj)
             while True:
                 try:
-                    data = sock.recv(1 << 20)  # type: ignore[union-attr]
+                    data = sock.recv(1 << 20)
                 except BlockingIOError:
                     break
                 except OSError:
