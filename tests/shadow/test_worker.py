@@ -73,7 +73,6 @@ def test_requests_that_queue_are_timed_from_their_arrival(model_path) -> None:  
     # it up would leave the wait out).
     for k, r in enumerate(replies):
         assert r.total_ns >= 0.9 * sum(work[: k + 1]), (k, r.total_ns, work)
-    assert replies[2].total_ns > 2.5 * work[2]
 
 
 def test_the_worker_answers_what_it_read_then_exits_at_eof(model_path) -> None:  # type: ignore[no-untyped-def]
