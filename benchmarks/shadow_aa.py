@@ -10,12 +10,18 @@ worker's own work (decode + compute + encode) and the wait before that work star
 (``total`` minus the work: queueing behind earlier requests), after a warm-up of 500
 pairs, and quotes the judge's verdict.
 
+``--warm-cpu`` also runs a busy loop at ``SCHED_IDLE`` on the candidate's CPU, so that
+CPU never goes idle between requests (a replica preempts the loop at once): it tests
+whether the candidate's excess comes from its CPU idling (on this VM, work that starts
+on a CPU that was idle runs slower). Results then go to ``shadow_aa_warm.{json,md}``.
+
 Load: ``--rate 0`` (default) is a closed loop at concurrency 1, as in the serving
 benchmark: production never queues (the next request waits for its answer), while the
 candidate, fed at the client's pace, queues behind its own stalls. ``--rate R`` sends
 an open-loop Poisson stream of R req/s over 6 connections, so both replicas can queue.
 
     python benchmarks/shadow_aa.py [--model mlp-tiny] [--requests 4000] [--runs 3] [--rate 0]
+        [--warm-cpu]
 
 Writes benchmarks/results/shadow_aa.{json,md}.
 """
@@ -99,7 +105,16 @@ def _q(a: np.ndarray, p: float) -> float:
     return round(float(np.percentile(a, p)), 3)
 
 
-def run_once(model_name: str, n: int, rate: float) -> dict:
+_SPIN = (
+    "import os, sys\n"
+    "os.sched_setaffinity(0, {int(sys.argv[1])})\n"
+    "os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))\n"
+    "while True:\n"
+    "    pass\n"
+)
+
+
+def run_once(model_name: str, n: int, rate: float, *, warm_cpu: bool = False) -> dict:
     inp, shape = MODELS[model_name]
     work = Path(tempfile.mkdtemp(prefix="edgewise-aa-"))
     try:
@@ -112,6 +127,7 @@ def run_once(model_name: str, n: int, rate: float) -> dict:
         cmd += ["--candidate", str(cand), "--port", str(port), "--name", model_name]
         cmd += ["--production-cpus", "0", "--candidate-cpus", "1", "--gateway-cpus", "0"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        spin = subprocess.Popen([sys.executable, "-c", _SPIN, "1"]) if warm_cpu else None
         saved = os.sched_getaffinity(0)
         try:
             _wait_ready(f"http://127.0.0.1:{port}", model_name, proc)
@@ -130,6 +146,9 @@ def run_once(model_name: str, n: int, rate: float) -> dict:
             os.sched_setaffinity(0, saved)
             proc.terminate()
             proc.wait(30)
+            if spin is not None:
+                spin.kill()
+                spin.wait()
         with sqlite3.connect(db) as con:
             rows = np.array(
                 con.execute(
@@ -161,12 +180,17 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--rate", type=float, default=0.0, help="open-loop req/s (0: closed loop)")
+    ap.add_argument(
+        "--warm-cpu",
+        action="store_true",
+        help="keep the candidate's CPU busy with a SCHED_IDLE loop (see above)",
+    )
     args = ap.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
         raise SystemExit("needs 2 CPUs (the split layout)")
     runs = []
     for _ in range(args.runs):
-        r = run_once(args.model, args.requests, args.rate)
+        r = run_once(args.model, args.requests, args.rate, warm_cpu=args.warm_cpu)
         runs.append(r)
         print(json.dumps(r), flush=True)
     doc = {
@@ -174,12 +198,16 @@ def main() -> None:
         "model": args.model,
         "requests": args.requests,
         "rate": args.rate,
+        "warm_cpu": args.warm_cpu,
         "load_average_end": os.getloadavg(),
         "runs": runs,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "shadow_aa.json").write_text(json.dumps(doc, indent=2))
+    stem = "shadow_aa_warm" if args.warm_cpu else "shadow_aa"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(doc, indent=2))
     load = f"open-loop Poisson {args.rate:g} req/s" if args.rate else "closed loop, concurrency 1"
+    if args.warm_cpu:
+        load += "; a SCHED_IDLE busy loop keeps the candidate's CPU from idling"
     lines = [
         "# A/A: an identical candidate beside production",
         "",
@@ -210,7 +238,7 @@ def main() -> None:
         f"{statistics.median(r['candidate']['p99_ms'] / r['production']['p99_ms'] for r in runs):.2f}x; "
         f"verdicts: {', '.join(verdicts)}.",
     ]
-    (RESULTS / "shadow_aa.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
