@@ -46,23 +46,18 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from shadow_serving import MODELS, RESULTS, _free_port, _wait_ready  # noqa: E402
+from shadow_serving import (  # noqa: E402
+    MODELS,
+    _free_port,
+    _wait_ready,
+    tritonclient_body,
+    write_results,
+)
 
 from edgewise.zoo import write_example  # noqa: E402
 
 WARMUP = 500
 CONNECTIONS = 6
-
-
-def _body(inp: str, shape: tuple[int, ...], out: str) -> tuple[bytes, str]:
-    import tritonclient.http as triton
-
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    i = triton.InferInput(inp, list(shape), "FP32")
-    i.set_data_from_numpy(x, binary_data=True)
-    o = triton.InferRequestedOutput(out, binary_data=True)
-    body, hl = triton.InferenceServerClient.generate_request_body([i], outputs=[o])
-    return bytes(body), str(hl)
 
 
 def _load(port: int, path: str, body: bytes, hl: str, n: int, rate: float) -> None:
@@ -134,7 +129,7 @@ def run_once(model_name: str, n: int, rate: float, *, warm_cpu: bool = False) ->
             c = http.client.HTTPConnection("127.0.0.1", port)
             c.request("GET", f"/v2/models/{model_name}")
             out = json.loads(c.getresponse().read())["outputs"][0]["name"]
-            body, hl = _body(inp, shape, out)
+            body, hl = tritonclient_body(inp, shape, out, binary=True)
             os.sched_setaffinity(0, {0})  # the client on production's CPU, as in the layout
             _load(port, f"/v2/models/{model_name}/infer", body, hl, n, rate)
             os.sched_setaffinity(0, saved)
@@ -202,9 +197,7 @@ def main() -> None:
         "load_average_end": os.getloadavg(),
         "runs": runs,
     }
-    RESULTS.mkdir(exist_ok=True)
     stem = "shadow_aa_warm" if args.warm_cpu else "shadow_aa"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(doc, indent=2))
     load = f"open-loop Poisson {args.rate:g} req/s" if args.rate else "closed loop, concurrency 1"
     if args.warm_cpu:
         load += "; a SCHED_IDLE busy loop keeps the candidate's CPU from idling"
@@ -238,7 +231,7 @@ def main() -> None:
         f"{statistics.median(r['candidate']['p99_ms'] / r['production']['p99_ms'] for r in runs):.2f}x; "
         f"verdicts: {', '.join(verdicts)}.",
     ]
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    write_results(stem, doc, lines)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from shadow_serving import MODELS, RESULTS, Server  # noqa: E402
+from shadow_serving import MODELS, Server, tritonclient_body, write_results  # noqa: E402
 
 from edgewise.zoo import write_example  # noqa: E402
 
@@ -58,16 +58,10 @@ for k in range(int(warm) + int(n)):
 def _body(
     model: str, mode: str, inp: str, out: str, shape: tuple[int, ...], work: Path
 ) -> tuple[Path, str]:
-    import tritonclient.http as triton
-
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    i = triton.InferInput(inp, list(shape), "FP32")
-    i.set_data_from_numpy(x, binary_data=mode == "binary")
-    o = triton.InferRequestedOutput(out, binary_data=mode == "binary")
-    body, hl = triton.InferenceServerClient.generate_request_body([i], outputs=[o])
+    body, hl = tritonclient_body(inp, shape, out, binary=mode == "binary")
     path = work / f"{model}-{mode}.body"
-    path.write_bytes(body if isinstance(body, bytes) else body.encode())
-    return path, "" if hl is None else str(hl)
+    path.write_bytes(body)
+    return path, hl
 
 
 def _measure(
@@ -207,8 +201,6 @@ def main() -> None:
         "rows": rows,
         "controls": controls,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "shadow_gateway_cpu.json").write_text(json.dumps(doc, indent=2))
     lines = [
         "# Gateway CPU per request: back to back and paced",
         "",
@@ -247,7 +239,7 @@ def main() -> None:
                 f"| {c['work']} | {c['back_to_back_ms']:.3f} | {c['paced_ms']:.3f} | "
                 f"{c['paced_ms'] - c['back_to_back_ms']:+.3f} |"
             )
-    (RESULTS / "shadow_gateway_cpu.md").write_text("\n".join(lines) + "\n")
+    write_results("shadow_gateway_cpu", doc, lines)
 
 
 if __name__ == "__main__":

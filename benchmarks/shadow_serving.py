@@ -72,6 +72,28 @@ LAYOUTS = {
 MODES = ("binary", "json")
 
 
+def write_results(stem: str, doc: dict[str, Any], lines: list[str]) -> None:
+    """``results/{stem}.json`` (``doc``) and ``results/{stem}.md`` (``lines``)."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(doc, indent=2))
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+
+
+def tritonclient_body(
+    inp: str, shape: tuple[int, ...], out: str, *, binary: bool
+) -> tuple[bytes, str]:
+    """tritonclient's request body for a seeded random FP32 input, and its
+    ``Inference-Header-Content-Length`` ("" for a JSON-only body)."""
+    import tritonclient.http as triton
+
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    i = triton.InferInput(inp, list(shape), "FP32")
+    i.set_data_from_numpy(x, binary_data=binary)
+    o = triton.InferRequestedOutput(out, binary_data=binary)
+    body, hl = triton.InferenceServerClient.generate_request_body([i], outputs=[o])
+    return (body if isinstance(body, bytes) else body.encode()), "" if hl is None else str(hl)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -479,7 +501,6 @@ def main() -> None:
         "cells": summary,
         "targets": targets,
     }
-    (RESULTS / "shadow_serving.json").write_text(json.dumps(doc, indent=2))
     lines = [
         "# Shadow gateway serving benchmark",
         "",
@@ -530,7 +551,7 @@ def main() -> None:
     for m, info in meta.items():
         ms = info.get("mirror_status", {})
         lines.append(f"- {m}: {json.dumps(ms)}; production failures {info.get('mirror_failed')}")
-    (RESULTS / "shadow_serving.md").write_text("\n".join(lines) + "\n")
+    write_results("shadow_serving", doc, lines)
     print("\n".join(lines))
 
 
@@ -643,14 +664,8 @@ def faults_main(args: argparse.Namespace) -> None:
             f"{100 * (m['p99_ms'] / base['p99_ms'] - 1):+.1f}% | {100 * (m['p99_ms'] / healthy['p99_ms'] - 1):+.1f}% | "
             f"{st['failed']} of {st['requests']} | {rest} |"
         )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "shadow_serving_faults.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "shadow_serving_faults.json").write_text(
-        json.dumps(
-            {"settings": vars(args), "medians": med, "status": status, "loadavg_start": load_start},
-            indent=2,
-        )
-    )
+    doc = {"settings": vars(args), "medians": med, "status": status, "loadavg_start": load_start}
+    write_results("shadow_serving_faults", doc, lines)
     print("\n".join(lines))
 
 
