@@ -15,13 +15,19 @@ CPU never goes idle between requests (a replica preempts the loop at once): it t
 whether the candidate's excess comes from its CPU idling (on this VM, work that starts
 on a CPU that was idle runs slower). Results then go to ``shadow_aa_warm.{json,md}``.
 
+``--baseline`` runs the gateway with ``--baseline``: a third worker runs production's
+model on the candidate's CPU, gets every mirrored request too (in a random order with
+the candidate), and the judge compares the candidate with it instead of with
+production. The table then also shows the baseline. Results go to
+``shadow_aa_baseline.{json,md}``.
+
 Load: ``--rate 0`` (default) is a closed loop at concurrency 1, as in the serving
 benchmark: production never queues (the next request waits for its answer), while the
 candidate, fed at the client's pace, queues behind its own stalls. ``--rate R`` sends
 an open-loop Poisson stream of R req/s over 6 connections, so both replicas can queue.
 
     python benchmarks/shadow_aa.py [--model mlp-tiny] [--requests 4000] [--runs 3] [--rate 0]
-        [--warm-cpu]
+        [--warm-cpu] [--baseline]
 
 Writes benchmarks/results/shadow_aa.{json,md}.
 """
@@ -109,7 +115,9 @@ _SPIN = (
 )
 
 
-def run_once(model_name: str, n: int, rate: float, *, warm_cpu: bool = False) -> dict:
+def run_once(
+    model_name: str, n: int, rate: float, *, warm_cpu: bool = False, baseline: bool = False
+) -> dict:
     inp, shape = MODELS[model_name]
     work = Path(tempfile.mkdtemp(prefix="edgewise-aa-"))
     try:
@@ -121,6 +129,7 @@ def run_once(model_name: str, n: int, rate: float, *, warm_cpu: bool = False) ->
         cmd = [sys.executable, "-m", "edgewise", "shadow", "serve", "--production", str(model)]
         cmd += ["--candidate", str(cand), "--port", str(port), "--name", model_name]
         cmd += ["--production-cpus", "0", "--candidate-cpus", "1", "--gateway-cpus", "0"]
+        cmd += ["--baseline"] if baseline else []
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         spin = subprocess.Popen([sys.executable, "-c", _SPIN, "1"]) if warm_cpu else None
         saved = os.sched_getaffinity(0)
@@ -147,16 +156,21 @@ def run_once(model_name: str, n: int, rate: float, *, warm_cpu: bool = False) ->
         with sqlite3.connect(db) as con:
             rows = np.array(
                 con.execute(
-                    "select production_ms, production_compute_ms, production_io_ms,"
-                    " candidate_ms, candidate_compute_ms, candidate_io_ms"
-                    " from shadow_pairs where outcome = 'ok' order by seq"
+                    "select c.production_ms, c.production_compute_ms, c.production_io_ms,"
+                    " c.candidate_ms, c.candidate_compute_ms, c.candidate_io_ms,"
+                    " b.candidate_ms, b.candidate_compute_ms, b.candidate_io_ms"
+                    " from shadow_pairs c left join shadow_pairs b"
+                    " on b.seq = c.seq and b.candidate = 'baseline' and b.run_id = c.run_id"
+                    " where c.candidate != 'baseline' and c.outcome = 'ok'"
+                    " and (b.outcome = 'ok' or b.outcome is null) order by c.seq"
                 ).fetchall(),
                 dtype=float,
             )[WARMUP:]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out_row: dict = {"pairs": len(rows)}
-    for k, who in ((0, "production"), (3, "candidate")):
+    sides = ((0, "production"), (3, "candidate"), *(((6, "baseline"),) if baseline else ()))
+    for k, who in sides:
         total, own = rows[:, k], rows[:, k + 1] + rows[:, k + 2]
         out_row[who] = {
             "p50_ms": _q(total, 50),
@@ -180,12 +194,19 @@ def main() -> None:
         action="store_true",
         help="keep the candidate's CPU busy with a SCHED_IDLE loop (see above)",
     )
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help="judge the candidate against a mirrored twin of production (see above)",
+    )
     args = ap.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
         raise SystemExit("needs 2 CPUs (the split layout)")
     runs = []
     for _ in range(args.runs):
-        r = run_once(args.model, args.requests, args.rate, warm_cpu=args.warm_cpu)
+        r = run_once(
+            args.model, args.requests, args.rate, warm_cpu=args.warm_cpu, baseline=args.baseline
+        )
         runs.append(r)
         print(json.dumps(r), flush=True)
     doc = {
@@ -194,41 +215,49 @@ def main() -> None:
         "requests": args.requests,
         "rate": args.rate,
         "warm_cpu": args.warm_cpu,
+        "baseline": args.baseline,
         "load_average_end": os.getloadavg(),
         "runs": runs,
     }
-    stem = "shadow_aa_warm" if args.warm_cpu else "shadow_aa"
+    stem = "shadow_aa" + ("_warm" if args.warm_cpu else "") + ("_baseline" if args.baseline else "")
     load = f"open-loop Poisson {args.rate:g} req/s" if args.rate else "closed loop, concurrency 1"
     if args.warm_cpu:
         load += "; a SCHED_IDLE busy loop keeps the candidate's CPU from idling"
+    judged = "production"
+    if args.baseline:
+        load += "; --baseline: a twin of production on the candidate's CPU is the judge's reference"
+        judged = "the baseline"
+    sides = ["production", "candidate", *(["baseline"] if args.baseline else [])]
+    reference = "baseline" if args.baseline else "production"
     lines = [
         "# A/A: an identical candidate beside production",
         "",
         f"`{doc['command'].strip()}`",
         "",
         f"{args.model}, {args.requests} binary requests per run ({load}), split layout "
-        f"(production, gateway and client on CPU 0; candidate and recorder on CPU 1); "
-        f"paired records after {WARMUP} warm-up pairs. wait = total - (decode + compute + "
-        "encode): time queued before the worker started the request.",
+        f"(production, gateway and client on CPU 0; candidate{' and baseline' * args.baseline} "
+        f"and recorder on CPU 1); paired records after {WARMUP} warm-up pairs. wait = total - "
+        "(decode + compute + encode): time queued before the worker started the request. "
+        f"The judge compares the candidate with {judged}.",
         "",
-        "| run | pairs | production p50 / p99 ms | candidate p50 / p99 ms | production work / "
-        "wait p99 ms | candidate work / wait p99 ms | verdict |",
-        "|---|---:|---|---|---|---|---|",
+        "| run | pairs | "
+        + " | ".join(f"{who} p50 / p99 ms | {who} work / wait p99 ms" for who in sides)
+        + " | verdict |",
+        "|---|---:|" + "---|---|" * len(sides) + "---|",
     ]
     for i, r in enumerate(runs, 1):
-        p, c = r["production"], r["candidate"]
-        lines.append(
-            f"| {i} | {r['pairs']} | {p['p50_ms']} / {p['p99_ms']} | {c['p50_ms']} / "
-            f"{c['p99_ms']} | {p['work_p99_ms']} / {p['wait_p99_ms']} | {c['work_p99_ms']} / "
-            f"{c['wait_p99_ms']} | {r['verdict']} |"
-        )
+        cells = [
+            f"{r[w]['p50_ms']} / {r[w]['p99_ms']} | {r[w]['work_p99_ms']} / {r[w]['wait_p99_ms']}"
+            for w in sides
+        ]
+        lines.append(f"| {i} | {r['pairs']} | " + " | ".join(cells) + f" | {r['verdict']} |")
     lines += ["", "Verdict reasons:", ""]
     lines += [f"{i}. {r['reason']}" for i, r in enumerate(runs, 1)]
     verdicts = [r["verdict"] for r in runs]
+    ratio = statistics.median(r["candidate"]["p99_ms"] / r[reference]["p99_ms"] for r in runs)
     lines += [
         "",
-        f"Median candidate / production p99 over runs: "
-        f"{statistics.median(r['candidate']['p99_ms'] / r['production']['p99_ms'] for r in runs):.2f}x; "
+        f"Median candidate / {reference} p99 over runs: {ratio:.2f}x; "
         f"verdicts: {', '.join(verdicts)}.",
     ]
     write_results(stem, doc, lines)

@@ -56,6 +56,15 @@ def serve(
         "--candidate-nice",
         help="Lower candidates' CPU priority (0-19): production's path first, candidates' timings biased.",
     ),
+    baseline: bool = typer.Option(
+        False,
+        "--baseline",
+        help="Also mirror to a twin of production and judge candidates against it, not "
+        "against production: fair when the candidates' CPUs are placed unlike production's.",
+    ),
+    baseline_cpus: str = typer.Option(
+        "", "--baseline-cpus", help="Pin the baseline (default: the first candidate's CPUs)."
+    ),
     mirror_percent: float = typer.Option(
         100.0, "--mirror-percent", help="Share of requests mirrored."
     ),
@@ -129,6 +138,8 @@ def serve(
         gateway_cpus=cpus(gateway_cpus),
         threads=threads,
         candidate_nice=candidate_nice,
+        baseline=baseline,
+        baseline_cpus=cpus(baseline_cpus),
         auto=auto,
         device=device,
         quantiles=tuple(q / 100.0 for q in quantile) or (0.5, 0.99),
@@ -203,6 +214,14 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
             c["reason"],
         )
     console.print(table)
+    base = doc.get("baseline")
+    if base:
+        console.print(
+            f"candidates are judged against a baseline (production's model, mirrored): "
+            f"{base['state']}, {base['paired']} paired, {base['censored']} censored, "
+            f"{base['dropped']} dropped",
+            highlight=False,
+        )
 
 
 def _act(

@@ -100,6 +100,9 @@ class Judge:
     ratio_bounds
         Whether each look also inverts the paired tests into bounds on the
         quantile ratio (for the report; a few ms per quantile per look).
+    reference
+        What the ``production_ms`` latencies are, for the reasons: ``"production"``,
+        or ``"baseline"`` when they come from a mirrored twin of production.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class Judge:
         look_every: int = 500,
         max_requests: int = 60_000,
         ratio_bounds: bool = True,
+        reference: str = "production",
     ) -> None:
         names = [candidates] if isinstance(candidates, str) else list(candidates)
         if not names or len(set(names)) != len(names):
@@ -145,6 +149,7 @@ class Judge:
         self.look_every = look_every
         self.max_requests = max_requests
         self.ratio_bounds = ratio_bounds
+        self.reference = reference
         self.plan = AlphaPlan.from_settings(
             alpha=self.alpha,
             candidates=len(names),
@@ -435,7 +440,7 @@ def _decide(
             f"pass {ch.pass_log_e:.1f}/{ch.pass_threshold_log_e:.1f})"
         )
         parts.append(
-            f"{ch.name} {ch.candidate_ms:.4g} vs {ch.production_ms:.4g} ms, "
+            f"{ch.name} {ch.candidate_ms:.4g} vs {judge.reference} {ch.production_ms:.4g} ms, "
             f"ratio {_fmt_ratio(ch.ratio)} {span}"
         )
     if agreement is not None:
@@ -446,7 +451,7 @@ def _decide(
     numbers = "; ".join(parts)
     if failing or agree_fails:
         decision, final = Decision.FAIL, True
-        what = [f"{ch.name} is over {limit:.2f}x production" for ch in failing]
+        what = [f"{ch.name} is over {limit:.2f}x {judge.reference}" for ch in failing]
         if agree_fails:
             what.append("outputs disagree more often than allowed")
         rule = f"fail:{failing[0].name}" if failing else "fail:agreement"
@@ -455,7 +460,7 @@ def _decide(
         decision, final, rule = Decision.PASS, True, "pass"
         reason = (
             f"PASS after {used:,} requests: every quantile is within {limit:.2f}x "
-            f"production{' and outputs agree' if agreement is not None else ''} ({numbers})"
+            f"{judge.reference}{' and outputs agree' if agreement is not None else ''} ({numbers})"
         )
     elif used >= judge.max_requests:
         decision, final, rule = Decision.INCONCLUSIVE, True, "limit"

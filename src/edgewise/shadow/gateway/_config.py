@@ -23,11 +23,16 @@ class ShadowConfig:
 
     Production is a model file (``production``, run in a local worker process) or an
     existing OIP server (``production_url``, proxy mode); so is each candidate. With
-    no candidate the gateway just serves production (a baseline).
+    no candidate the gateway just serves production.
     ``candidate_cpus`` holds one CPU set per candidate, or one shared by all.
     ``gateway_cpus`` pins the gateway process itself (HTTP, parsing, mirroring).
     The recorder (pairing, judging, store writes) is shadow work: it runs on the
     candidates' CPUs when every candidate is pinned, else beside the gateway.
+    ``baseline`` mirrors requests to a second worker running production's own model
+    too (on ``baseline_cpus``, by default the first candidate's) and judges each
+    candidate against it instead of against production: both then run in the shadow
+    role, in the same place, so placement cannot look like a regression (Kayenta's
+    baseline-vs-canary rule; docs/shadow.md, "A/A").
     """
 
     production: str | None = None
@@ -43,6 +48,8 @@ class ShadowConfig:
     gateway_cpus: tuple[int, ...] = ()
     threads: int | None = None
     candidate_nice: int = 0
+    baseline: bool = False
+    baseline_cpus: tuple[int, ...] = ()
     auto: bool = False
     device: str | None = None
     quantiles: tuple[float, ...] = (0.5, 0.99)
@@ -85,6 +92,7 @@ class ShadowConfig:
         for label, cpus in (
             ("--production-cpus", self.production_cpus),
             ("--gateway-cpus", self.gateway_cpus),
+            ("--baseline-cpus", self.baseline_cpus),
             *(("--candidate-cpus", c) for c in self.candidate_cpus),
         ):
             if usable is not None and not set(cpus) <= usable:
@@ -94,6 +102,14 @@ class ShadowConfig:
                 )
         if not 0 <= self.candidate_nice <= 19:
             raise ConfigError(f"--candidate-nice must be in [0, 19], got {self.candidate_nice}")
+        if self.baseline and self.production is None:
+            raise ConfigError(
+                "--baseline runs production's model in a worker: give --production MODEL"
+            )
+        if self.baseline and n == 0:
+            raise ConfigError("--baseline needs a candidate to judge against it")
+        if self.baseline_cpus and not self.baseline:
+            raise ConfigError("--baseline-cpus needs --baseline")
         for path in (self.production, *self.candidates):
             if path is not None and not Path(path).expanduser().is_file():
                 raise ConfigError(f"model file not found: {path}")
@@ -104,12 +120,19 @@ class ShadowConfig:
             return ()
         return self.candidate_cpus[0 if len(self.candidate_cpus) == 1 else index]
 
+    def baseline_cpus_or_default(self) -> tuple[int, ...]:
+        """The baseline's CPU set: ``baseline_cpus``, else the first candidate's."""
+        return self.baseline_cpus or self.cpus_for(0)
+
     def recorder_cpus(self) -> tuple[int, ...]:
-        """Where the recorder runs: the candidates' CPUs if all are pinned (else inherit)."""
+        """Where the recorder runs: the shadow replicas' CPUs if all are pinned (else inherit)."""
         n = len(self.candidates) + len(self.candidate_urls)
         if not self.candidate_cpus or n == 0:
             return ()
-        return tuple(sorted({c for i in range(n) for c in self.cpus_for(i)}))
+        cpus = {c for i in range(n) for c in self.cpus_for(i)}
+        if self.baseline:
+            cpus |= set(self.baseline_cpus_or_default())
+        return tuple(sorted(cpus))
 
     def served_name(self) -> str:
         """The model name clients use: ``name``, else the production file's stem."""

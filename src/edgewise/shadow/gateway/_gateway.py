@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import random
 import socket
 import time
 from collections import deque
@@ -101,6 +102,7 @@ class ShadowGateway:
         self.device = config.device or _device_name()
         self.production: _Member | None = None
         self.candidates: list[_Member] = []
+        self.baseline: _Member | None = None  # production's twin in the shadow role
         self.retired: list[_Member] = []
         self.run_id: int | None = None
         self.recorder: RecorderLink | None = None
@@ -125,7 +127,7 @@ class ShadowGateway:
         cfg = self.config
         self._loop = asyncio.get_running_loop()
         pin_process(cfg.gateway_cpus)  # before the recorder starts: it inherits the pin
-        taken: set[str] = {"production"}
+        taken: set[str] = {"production", "baseline"} if cfg.baseline else {"production"}
         members: list[_Member] = []
         if cfg.production is not None:
             info = load_model_info(cfg.production)
@@ -154,7 +156,7 @@ class ShadowGateway:
                 outputs=(),
                 state="production",
             )
-        check_slots(len(cfg.candidates) + len(cfg.candidate_urls))
+        check_slots(len(cfg.candidates) + len(cfg.candidate_urls) + cfg.baseline)
         recorder_ends: dict[int, socket.socket] = {}
         for i, path in enumerate(cfg.candidates):
             info = load_model_info(path)
@@ -192,17 +194,39 @@ class ShadowGateway:
                     slot=len(members),
                 )
             )
+        baseline = None
+        if cfg.baseline:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            recorder_ends[len(members)] = ours
+            baseline = _Member(
+                name="baseline",
+                replica=WorkerReplica(
+                    name="baseline",
+                    model=prod.source,
+                    cpus=cfg.baseline_cpus_or_default(),
+                    threads=cfg.threads,
+                    nice=cfg.candidate_nice,
+                    recorder=theirs,
+                ),
+                source=prod.source,
+                sha256=prod.sha256,
+                inputs=prod.inputs,
+                outputs=prod.outputs,
+                state="baseline",
+                slot=len(members),
+            )
+        shadows = [*members, *([baseline] if baseline is not None else [])]
         link = None
         if members:
             link = RecorderLink(
-                names={m.slot: m.name for m in members},
+                names={m.slot: m.name for m in shadows},
                 workers=recorder_ends,
                 on_verdict=self._on_verdict,
                 on_stats=self._on_stats,
                 cpus=cfg.recorder_cpus(),
             )
             await link.spawn()  # warms up while the workers load their models
-        everyone = [prod, *members]
+        everyone = [prod, *shadows]
         results = await asyncio.gather(
             *(m.replica.start() for m in everyone), return_exceptions=True
         )
@@ -228,7 +252,7 @@ class ShadowGateway:
             if link is not None:
                 link.kill()
             raise
-        self.production, self.candidates = prod, members
+        self.production, self.candidates, self.baseline = prod, members, baseline
         if isinstance(prod.replica, WorkerReplica):
             prod.replica.on_lost = self._production_lost
         if link is None:
@@ -260,6 +284,7 @@ class ShadowGateway:
             flush_interval_s=cfg.flush_interval_s,
             store=self.store,
             run_id=self.run_id,
+            baseline=None if baseline is None else baseline.slot,
         )
         try:
             await link.wait_ready()
@@ -274,7 +299,7 @@ class ShadowGateway:
         """Drain in-flight requests, stop every replica, flush the last records."""
         for task in list(self._tasks):
             await task
-        members = [m for m in (self.production, *self.candidates) if m is not None]
+        members = [m for m in (self.production, *self.candidates, self.baseline) if m is not None]
         for m in members:
             await m.replica.stop(drain_s=2.0)
         if self.recorder is not None:
@@ -324,12 +349,17 @@ class ShadowGateway:
         parts = wire.encode_request(seq, req.inputs)
         fut = prod.replica.submit(seq, req.inputs, parts=parts)
         sent = down = 0
-        lags: list[int] = []
+        lags: list[tuple[int, int]] = []  # (slot, lag): the recorder takes them in slot order
         if self.candidates and self._take_mirror():
             t_prod = time.perf_counter_ns()
-            for cand in self.candidates:
-                if cand.state != "shadowing":
-                    continue
+            targets = [c for c in self.candidates if c.state == "shadowing"]
+            base = self.baseline
+            if base is not None and base.state == "baseline" and targets:
+                # On a shared CPU the replica sent a copy first waits less: each
+                # request picks the order at random, so neither side is favoured.
+                targets.append(base)
+                random.shuffle(targets)
+            for cand in targets:
                 replica = cand.replica
                 if not replica.alive or replica.stalled:
                     cand.mirrored += 1
@@ -350,7 +380,7 @@ class ShadowGateway:
                     ok = self._proxy_mirror(cand, seq, req.inputs)
                 if ok:
                     sent |= 1 << cand.slot
-                    lags.append(lag)
+                    lags.append((cand.slot, lag))
                 else:
                     down |= 1 << cand.slot
         try:
@@ -363,7 +393,12 @@ class ShadowGateway:
         self._latencies.append(reply.total_ns / 1e6)
         if (sent or down) and self.recorder is not None:
             self.recorder.production(
-                seq, sent=sent, down=down, lags=lags, request_id=req.id, reply=reply
+                seq,
+                sent=sent,
+                down=down,
+                lags=[lag for _, lag in sorted(lags)],
+                request_id=req.id,
+                reply=reply,
             )
         return encode_infer_response(
             model_name=self.name, request_id=req.id, outputs=reply.outputs, requested=req.outputs
@@ -419,7 +454,7 @@ class ShadowGateway:
     # -- verdicts, promote, rollback ---------------------------------------------------
     def _on_stats(self, link: RecorderLink) -> None:
         """The recorder's counters arrived: stop feeding candidates that answer nothing."""
-        for c in self.candidates:
+        for c in (*self.candidates, *([self.baseline] if self.baseline else [])):
             c.replica.stalled = c.name in link.stalled
 
     def _on_verdict(self, verdict: Verdict, generation: int) -> None:
@@ -478,8 +513,13 @@ class ShadowGateway:
         self.retired.append(old)
         if self.recorder is not None:
             self.recorder.reset([c.name for c in self.candidates if c.state == "shadowing"])
+        base = self.baseline
+        if base is not None and base.state == "baseline":
+            base.state = "retired"  # it ran the old production's model
         event = await self._record("promote", cand, verdict, by=by)
         await old.replica.stop(drain_s=30.0)
+        if base is not None:
+            await base.replica.stop(drain_s=1.0)
         return event
 
     async def rollback(self, candidate: str | None = None, *, by: str = "manual") -> dict[str, Any]:
@@ -548,6 +588,21 @@ class ShadowGateway:
         return event
 
     # -- status ------------------------------------------------------------------------
+    def _baseline_status(self) -> dict[str, Any] | None:
+        base = self.baseline
+        if base is None:
+            return None
+        counts = self.recorder.counts_of(base.name) if self.recorder is not None else {}
+        return {
+            "model": base.source,
+            "state": base.state,
+            "mirrored": base.mirrored,
+            "paired": counts.get("paired", 0),
+            "censored": counts.get("censored", 0),
+            "dropped": base.dropped,
+            "replica": base.replica.describe(),
+        }
+
     def status(self) -> dict[str, Any]:
         prod = self._prod()
         lat = np.fromiter(self._latencies, dtype=np.float64)
@@ -596,6 +651,7 @@ class ShadowGateway:
             "auto": self.config.auto,
             "records_written": self.recorder.written if self.recorder else 0,
             "candidates": out_c,
+            "baseline": self._baseline_status(),
             "events": list(self.events),
             "uptime_s": time.time() - self.started_at,
         }

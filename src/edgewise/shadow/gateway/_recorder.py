@@ -147,6 +147,7 @@ class Pairing:
         settings: dict[str, Any],
         timeout_s: float,
         rel_tol: float = 1e-2,
+        baseline: int | None = None,
     ) -> None:
         from edgewise.shadow._judge import Judge
 
@@ -155,7 +156,14 @@ class Pairing:
         self.settings = dict(settings)
         self.timeout_s = timeout_s
         self.rel_tol = rel_tol
-        self.judge: Any = Judge(list(self.names.values()), **self.settings)
+        # The baseline (a mirrored twin of production) is paired and stored like a
+        # candidate, but it is the judge's reference, not a candidate.
+        self.baseline = baseline
+        self._ref: dict[int, float | None] = {}  # seq -> the baseline's ms (None: no answer)
+        self._held: dict[int, list[tuple[str, float | None, bool]]] = {}
+        self._owed: dict[int, int] = {}  # seq -> candidates' pairs still to judge
+        judged = [n for s, n in self.names.items() if s != baseline]
+        self.judge: Any = Judge(judged, **self._judge_settings())
         self.generation = 0
         self.verdicts: dict[str, Any] = dict(self.judge.verdicts())
         self.counts: dict[str, dict[str, Any]] = {
@@ -187,6 +195,11 @@ class Pairing:
     ) -> None:
         sent_slots = [s for s in self.names if sent >> s & 1]
         lag_of = dict(zip(sent_slots, lags, strict=False))
+        base = self.baseline
+        if base is not None and sent >> base & 1:
+            owed = sum(1 for s in self.names if s != base and (sent | down) >> s & 1)
+            if owed:
+                self._owed[seq] = owed
         for slot in self.names:
             if down >> slot & 1:
                 self._pair(slot, seq, request_id, reply, "unavailable", None, None)
@@ -287,15 +300,57 @@ class Pairing:
         elif not rec.agree:
             c["disagreements"] += 1
         judge = self.judge
-        if judge is not None and name in judge.candidates:
-            judge.add(
-                name,
-                production_ms=rec.production_ms,
-                candidate_ms=rec.candidate_ms,
-                agree=rec.agree or rec.censored,
-            )
-            self._fed = True
+        if judge is None:
+            pass
+        elif slot == self.baseline:
+            self._reference(seq, rec.candidate_ms)
+        elif name in judge.candidates:
+            agree = rec.agree or rec.censored
+            if self.baseline is None:
+                judge.add(
+                    name,
+                    production_ms=rec.production_ms,
+                    candidate_ms=rec.candidate_ms,
+                    agree=agree,
+                )
+                self._fed = True
+            elif seq in self._owed:  # else the baseline got no copy: nothing to judge against
+                if seq in self._ref:
+                    self._judge_one(seq, name, self._ref[seq], rec.candidate_ms, agree)
+                else:
+                    self._held.setdefault(seq, []).append((name, rec.candidate_ms, agree))
         self.dirty = True
+
+    def _reference(self, seq: int, baseline_ms: float | None) -> None:
+        """The baseline's answer to ``seq``: judge the candidates' pairs held for it."""
+        held = self._held.pop(seq, [])
+        if seq not in self._owed:
+            return
+        self._ref[seq] = baseline_ms
+        for name, candidate_ms, agree in held:
+            self._judge_one(seq, name, baseline_ms, candidate_ms, agree)
+
+    def _judge_one(
+        self,
+        seq: int,
+        name: str,
+        baseline_ms: float | None,
+        candidate_ms: float | None,
+        agree: bool,
+    ) -> None:
+        if baseline_ms is not None:  # a baseline that failed or timed out is no reference
+            self.judge.add(name, production_ms=baseline_ms, candidate_ms=candidate_ms, agree=agree)
+            self._fed = True
+        left = self._owed[seq] - 1
+        if left:
+            self._owed[seq] = left
+        else:
+            del self._owed[seq]
+            self._ref.pop(seq, None)
+
+    def _judge_settings(self) -> dict[str, Any]:
+        reference = "production" if self.baseline is None else "baseline"
+        return {**self.settings, "reference": reference}
 
     def judge_looks(self) -> None:
         """Collect the judge's new looks and current verdicts (once per tick)."""
@@ -312,10 +367,16 @@ class Pairing:
             self.verdicts[name] = self.judge.verdict(name)
 
     def reset(self, candidates: Sequence[str]) -> None:
-        """Judge ``candidates`` afresh: production changed under them (a promotion)."""
+        """Judge ``candidates`` afresh: production changed under them (a promotion).
+
+        The baseline ran the old production's model, so it retires: the candidates
+        left are judged against the new production.
+        """
         self.generation += 1
+        self.baseline = None
+        self._ref, self._held, self._owed = {}, {}, {}
         live = [n for n in candidates if not (n in self.verdicts and self.verdicts[n].final)]
-        self.judge = self._judge_cls(live, **self.settings) if live else None
+        self.judge = self._judge_cls(live, **self._judge_settings()) if live else None
         self._seen_looks = {}
         for name in live:
             self.verdicts[name] = self.judge.verdict(name)
@@ -432,6 +493,7 @@ def serve(control: socket.socket, workers: dict[int, socket.socket]) -> int:
         settings=cfg["settings"],
         timeout_s=cfg["timeout_s"],
         rel_tol=cfg["rel_tol"],
+        baseline=cfg.get("baseline"),
     )
     writer = _Writer(cfg["store_url"], cfg["run_id"], ship=cfg["ship"])
     flush_s = float(cfg["flush_interval_s"])

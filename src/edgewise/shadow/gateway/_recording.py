@@ -125,8 +125,9 @@ class RecorderLink:
         flush_interval_s: float,
         store: Any,
         run_id: int | None,
+        baseline: int | None = None,
     ) -> None:
-        """Tell the recorder what to judge and where to write."""
+        """Tell the recorder what to judge (against ``baseline``'s slot, if any) and where to write."""
         url = getattr(store, "url", None) if store is not None else None
         self.store, self.run_id = store, run_id
         self._ship = url is not None and _in_memory(str(url))
@@ -139,6 +140,7 @@ class RecorderLink:
             "store_url": None if url is None else str(url),
             "run_id": run_id,
             "ship": self._ship,
+            "baseline": baseline,
         }
         self._write(frame(KIND_INIT, pickle.dumps(cfg)))
 
