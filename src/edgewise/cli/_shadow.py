@@ -165,6 +165,7 @@ def serve(
             "name": gateway.name,
             "run_id": gateway.run_id,
             "candidates": [c.name for c in gateway.candidates],
+            "baseline": gateway.baseline is not None,
             "token": token_hint,
         }
         if json_out:
@@ -172,7 +173,8 @@ def serve(
         else:
             console.print(
                 f"serving [bold]{gateway.name}[/] on {url}/v2/models/{gateway.name}/infer; "
-                f"shadowing {', '.join(info['candidates'])} (run {gateway.run_id}); "
+                f"shadowing {', '.join(info['candidates'])}"
+                f"{' against a baseline' if info['baseline'] else ''} (run {gateway.run_id}); "
                 f"token for promote/rollback: {token_hint}",
                 highlight=False,
             )
