@@ -154,18 +154,22 @@ def run_once(
                 spin.kill()
                 spin.wait()
         with sqlite3.connect(db) as con:
-            rows = np.array(
-                con.execute(
-                    "select c.production_ms, c.production_compute_ms, c.production_io_ms,"
-                    " c.candidate_ms, c.candidate_compute_ms, c.candidate_io_ms,"
-                    " b.candidate_ms, b.candidate_compute_ms, b.candidate_io_ms"
-                    " from shadow_pairs c left join shadow_pairs b"
-                    " on b.seq = c.seq and b.candidate = 'baseline' and b.run_id = c.run_id"
-                    " where c.candidate != 'baseline' and c.outcome = 'ok'"
-                    " and (b.outcome = 'ok' or b.outcome is null) order by c.seq"
-                ).fetchall(),
-                dtype=float,
-            )[WARMUP:]
+
+            def side(who: str, cols: str) -> dict[int, tuple]:
+                rows = con.execute(
+                    f"select seq, {cols} from shadow_pairs where outcome = 'ok' and candidate"
+                    f" {'=' if who == 'baseline' else '!='} 'baseline'"
+                ).fetchall()
+                return {r[0]: r[1:] for r in rows}
+
+            timing = "{0}_ms, {0}_compute_ms, {0}_io_ms"
+            cand = side(
+                "candidate", timing.format("production") + ", " + timing.format("candidate")
+            )
+            base = side("baseline", timing.format("candidate")) if baseline else {}
+            seqs = sorted(cand.keys() & base.keys()) if baseline else sorted(cand)
+            # a request counts when every side answered it
+            rows = np.array([cand[q] + base.get(q, ()) for q in seqs], dtype=float)[WARMUP:]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out_row: dict = {"pairs": len(rows)}

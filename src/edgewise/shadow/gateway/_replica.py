@@ -113,6 +113,7 @@ class WorkerReplica:
         self.stalled = False
         self._proc: subprocess.Popen[bytes] | None = None
         self._transport: asyncio.Transport | None = None
+        self._fd = -1  # our own handle on the socket, for writes that go out now
         self._pending: dict[int, tuple[asyncio.Future[wire.Reply], asyncio.TimerHandle | None]] = {}
         self._ready: asyncio.Future[wire.Reply] | None = None
         self._timeouts_in_a_row = 0
@@ -181,9 +182,11 @@ class WorkerReplica:
                 os.close(counter_fd)
         self.pid = self._proc.pid
         self._ready = loop.create_future()
+        self._fd = os.dup(ours.fileno())
         self._transport, _ = await loop.create_unix_connection(
             lambda: _WorkerProtocol(self), sock=ours
         )
+        os.set_blocking(self._fd, False)
         self.alive = True
         try:
             reply = await asyncio.wait_for(asyncio.shield(self._ready), timeout_s)
@@ -221,6 +224,7 @@ class WorkerReplica:
 
     def _on_lost(self) -> None:
         self.alive = False
+        self._close_fd()
         err = ReplicaFailure("unavailable", f"replica {self.name} worker exited")
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(err)
@@ -271,7 +275,7 @@ class WorkerReplica:
         self._pending[seq] = (fut, timer)
         self.sent += 1
         parts = parts if parts is not None else wire.encode_request(seq, tensors)
-        transport.writelines(wire.stamped(parts, sent_ns=time.perf_counter_ns()))
+        self._write(transport, wire.stamped(parts, sent_ns=time.perf_counter_ns()))
         return fut
 
     def mirror(self, parts: list[bytes | memoryview], *, lag_ns: int) -> bool:
@@ -288,12 +292,46 @@ class WorkerReplica:
         self.sent += 1
         self.mirrored_sent += 1
         self._mirror_times.append(time.monotonic())
-        transport.writelines(
+        self._write(
+            transport,
             wire.stamped(
                 parts, sent_ns=time.perf_counter_ns(), flags=wire.TO_RECORDER, lag_ns=lag_ns
-            )
+            ),
         )
         return True
+
+    def _write(self, transport: asyncio.Transport, parts: list[bytes | memoryview]) -> None:
+        """Write a frame now, so frames leave in the order they are written.
+
+        uvloop queues a small write to the end of the loop iteration and then
+        flushes the queued sockets in an order of its own: the mirrored copies of
+        one request reached the shadow workers in the same order every time,
+        whatever order the gateway wrote them in (on a shared CPU the copy that
+        arrives second preempts the first, so one worker was always slower;
+        docs/shadow.md, "A/A"). When nothing is queued for this socket, the frame
+        goes out with one ``writev``; what the socket does not take goes through
+        the transport, behind it.
+        """
+        if self._fd < 0 or transport.get_write_buffer_size():
+            transport.writelines(parts)
+            return
+        try:
+            n = os.writev(self._fd, parts)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:  # the worker is gone: the transport reports it
+            transport.writelines(parts)
+            return
+        size = sum(p.nbytes if isinstance(p, memoryview) else len(p) for p in parts)
+        if n < size:
+            transport.write(b"".join(parts)[n:])
+
+    def _close_fd(self) -> None:
+        if self._fd >= 0:
+            os.close(
+                self._fd
+            )  # before the transport: the worker sees EOF only when both are closed
+            self._fd = -1
 
     async def drain(self, *, timeout_s: float) -> None:
         """Wait until every submitted request has been answered (or ``timeout_s``)."""
@@ -306,6 +344,7 @@ class WorkerReplica:
         self._stopping = True
         if drain_s > 0 and self.alive:
             await self.drain(timeout_s=drain_s)
+        self._close_fd()
         if self._transport is not None:
             self._transport.close()
         proc = self._proc
