@@ -355,10 +355,11 @@ class ShadowGateway:
             targets = [c for c in self.candidates if c.state == "shadowing"]
             base = self.baseline
             if base is not None and base.state == "baseline" and targets:
-                # On a shared CPU the order of the copies decides who waits for (or
-                # is preempted by) whom: each request picks it at random, so neither
-                # side is favoured (they leave in this order: WorkerReplica._write).
                 targets.append(base)
+            if len(targets) > 1:
+                # On a shared CPU the order of the copies decides who waits for (or
+                # is preempted by) whom: each request picks it at random, so no
+                # shadow is favoured (they leave in this order: WorkerReplica._write).
                 random.shuffle(targets)
             for cand in targets:
                 replica = cand.replica
