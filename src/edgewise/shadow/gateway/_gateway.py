@@ -129,8 +129,9 @@ class ShadowGateway:
         pin_process(cfg.gateway_cpus)  # before the recorder starts: it inherits the pin
         taken: set[str] = {"production", "baseline"} if cfg.baseline else {"production"}
         members: list[_Member] = []
+        prod_info = None
         if cfg.production is not None:
-            info = load_model_info(cfg.production)
+            info = prod_info = load_model_info(cfg.production)
             prod = _Member(
                 name="production",
                 replica=WorkerReplica(
@@ -158,29 +159,35 @@ class ShadowGateway:
             )
         check_slots(len(cfg.candidates) + len(cfg.candidate_urls) + cfg.baseline)
         recorder_ends: dict[int, socket.socket] = {}
+
+        def shadow_worker(name: str, info: Any, cpus: tuple[int, ...], state: str) -> _Member:
+            """A shadow replica in a worker process that answers the recorder."""
+            slot = len(members)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            recorder_ends[slot] = ours
+            replica = WorkerReplica(
+                name=name,
+                model=str(info.path),
+                cpus=cpus,
+                threads=cfg.threads,
+                nice=cfg.candidate_nice,
+                recorder=theirs,
+            )
+            return _Member(
+                name=name,
+                replica=replica,
+                source=str(info.path),
+                sha256=info.sha256,
+                inputs=info.inputs,
+                outputs=info.outputs,
+                state=state,
+                slot=slot,
+            )
+
         for i, path in enumerate(cfg.candidates):
             info = load_model_info(path)
             name = _unique(info.name, taken)
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            recorder_ends[len(members)] = ours
-            members.append(
-                _Member(
-                    name=name,
-                    replica=WorkerReplica(
-                        name=name,
-                        model=str(info.path),
-                        cpus=cfg.cpus_for(i),
-                        threads=cfg.threads,
-                        nice=cfg.candidate_nice,
-                        recorder=theirs,
-                    ),
-                    source=str(info.path),
-                    sha256=info.sha256,
-                    inputs=info.inputs,
-                    outputs=info.outputs,
-                    slot=len(members),
-                )
-            )
+            members.append(shadow_worker(name, info, cfg.cpus_for(i), "shadowing"))
         for url in cfg.candidate_urls:
             name = _unique("candidate", taken)
             members.append(
@@ -195,26 +202,9 @@ class ShadowGateway:
                 )
             )
         baseline = None
-        if cfg.baseline:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            recorder_ends[len(members)] = ours
-            baseline = _Member(
-                name="baseline",
-                replica=WorkerReplica(
-                    name="baseline",
-                    model=prod.source,
-                    cpus=cfg.baseline_cpus_or_default(),
-                    threads=cfg.threads,
-                    nice=cfg.candidate_nice,
-                    recorder=theirs,
-                ),
-                source=prod.source,
-                sha256=prod.sha256,
-                inputs=prod.inputs,
-                outputs=prod.outputs,
-                state="baseline",
-                slot=len(members),
-            )
+        if cfg.baseline and prod_info is not None:  # production's model, as a shadow
+            cpus = cfg.baseline_cpus_or_default()
+            baseline = shadow_worker("baseline", prod_info, cpus, "baseline")
         shadows = [*members, *([baseline] if baseline is not None else [])]
         link = None
         if members:
