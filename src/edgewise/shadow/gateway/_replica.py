@@ -275,7 +275,12 @@ class WorkerReplica:
         self._pending[seq] = (fut, timer)
         self.sent += 1
         parts = parts if parts is not None else wire.encode_request(seq, tensors)
-        self._write(transport, wire.stamped(parts, sent_ns=time.perf_counter_ns()))
+        # Left to the transport, so it goes out at the end of the loop turn, after the
+        # mirrored copies (``mirror`` writes at once): written at once, it woke
+        # production's worker on the gateway's CPU, which preempted the gateway before
+        # the copies went out, and they reached the shadows a compute time later (an
+        # identical candidate's p99 ~2.1 vs ~1.2 ms over 6 A/A runs each; docs/shadow.md).
+        transport.writelines(wire.stamped(parts, sent_ns=time.perf_counter_ns()))
         return fut
 
     def mirror(self, parts: list[bytes | memoryview], *, lag_ns: int) -> bool:
@@ -301,7 +306,7 @@ class WorkerReplica:
         return True
 
     def _write(self, transport: asyncio.Transport, parts: list[bytes | memoryview]) -> None:
-        """Write a frame now, so frames leave in the order they are written.
+        """Write a mirrored copy now, so copies leave in the order they are written.
 
         uvloop queues a small write to the end of the loop iteration and then
         flushes the queued sockets in an order of its own: the mirrored copies of
