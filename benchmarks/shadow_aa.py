@@ -40,7 +40,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +60,7 @@ from shadow_serving import (  # noqa: E402
     write_results,
 )
 
+from edgewise.store import Store  # noqa: E402
 from edgewise.zoo import write_example  # noqa: E402
 
 WARMUP = 500
@@ -100,6 +101,11 @@ def _load(port: int, path: str, body: bytes, hl: str, n: int, rate: float) -> No
         th.start()
     for th in threads:
         th.join()
+
+
+def _replica_ms(pair: Any) -> tuple[float, float, float]:
+    """A shadow's total, compute and I/O ms in one paired record."""
+    return pair.candidate_ms, pair.candidate_compute_ms, pair.candidate_io_ms
 
 
 def _q(a: np.ndarray, p: float) -> float:
@@ -145,7 +151,8 @@ def run_once(
             time.sleep(2.0)  # the recorder's last flush
             c = http.client.HTTPConnection("127.0.0.1", port)
             c.request("GET", "/shadow/status")
-            status = json.loads(c.getresponse().read())["candidates"][0]
+            doc = json.loads(c.getresponse().read())
+            status, run_id = doc["candidates"][0], doc["run_id"]
         finally:
             os.sched_setaffinity(0, saved)
             proc.terminate()
@@ -153,23 +160,32 @@ def run_once(
             if spin is not None:
                 spin.kill()
                 spin.wait()
-        with sqlite3.connect(db) as con:
+        store = Store(f"sqlite:///{db}", migrate=False)
+        try:
 
-            def side(who: str, cols: str) -> dict[int, tuple]:
-                rows = con.execute(
-                    f"select seq, {cols} from shadow_pairs where outcome = 'ok' and candidate"
-                    f" {'=' if who == 'baseline' else '!='} 'baseline'"
-                ).fetchall()
-                return {r[0]: r[1:] for r in rows}
+            def answered(name: str) -> dict[int, Any]:
+                pairs = store.shadow_pairs(run_id, candidate=name)
+                return {p.seq: p for p in pairs if p.outcome == "ok"}
 
-            timing = "{0}_ms, {0}_compute_ms, {0}_io_ms"
-            cand = side(
-                "candidate", timing.format("production") + ", " + timing.format("candidate")
-            )
-            base = side("baseline", timing.format("candidate")) if baseline else {}
-            seqs = sorted(cand.keys() & base.keys()) if baseline else sorted(cand)
-            # a request counts when every side answered it
-            rows = np.array([cand[q] + base.get(q, ()) for q in seqs], dtype=float)[WARMUP:]
+            cand_pairs = answered(status["name"])
+            base_pairs = answered("baseline") if baseline else {}
+        finally:
+            store.close()
+        # a request counts when every side answered it
+        seqs = sorted(cand_pairs.keys() & base_pairs.keys()) if baseline else sorted(cand_pairs)
+        rows = np.array(
+            [
+                (
+                    cand_pairs[q].production_ms,
+                    cand_pairs[q].production_compute_ms,
+                    cand_pairs[q].production_io_ms,
+                    *_replica_ms(cand_pairs[q]),
+                    *(_replica_ms(base_pairs[q]) if baseline else ()),
+                )
+                for q in seqs
+            ],
+            dtype=float,
+        )[WARMUP:]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out_row: dict = {"pairs": len(rows)}

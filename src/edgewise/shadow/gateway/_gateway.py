@@ -289,11 +289,15 @@ class ShadowGateway:
         """Drain in-flight requests, stop every replica, flush the last records."""
         for task in list(self._tasks):
             await task
-        members = [m for m in (self.production, *self.candidates, self.baseline) if m is not None]
+        members = [m for m in (self.production, *self._shadows()) if m is not None]
         for m in members:
             await m.replica.stop(drain_s=2.0)
         if self.recorder is not None:
             await self.recorder.stop()
+
+    def _shadows(self) -> list[_Member]:
+        """The replicas mirrored to: the candidates and the baseline, if any."""
+        return [*self.candidates, *([self.baseline] if self.baseline is not None else [])]
 
     # -- serving -----------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
@@ -446,7 +450,7 @@ class ShadowGateway:
     # -- verdicts, promote, rollback ---------------------------------------------------
     def _on_stats(self, link: RecorderLink) -> None:
         """The recorder's counters arrived: stop feeding candidates that answer nothing."""
-        for c in (*self.candidates, *([self.baseline] if self.baseline else [])):
+        for c in self._shadows():
             c.replica.stalled = c.name in link.stalled
 
     def _on_verdict(self, verdict: Verdict, generation: int) -> None:

@@ -299,27 +299,29 @@ class Pairing:
             c["censored"] += 1
         elif not rec.agree:
             c["disagreements"] += 1
-        judge = self.judge
-        if judge is None:
-            pass
-        elif slot == self.baseline:
-            self._reference(seq, rec.candidate_ms)
-        elif name in judge.candidates:
-            agree = rec.agree or rec.censored
-            if self.baseline is None:
-                judge.add(
-                    name,
-                    production_ms=rec.production_ms,
-                    candidate_ms=rec.candidate_ms,
-                    agree=agree,
-                )
-                self._fed = True
-            elif seq in self._owed:  # else the baseline got no copy: nothing to judge against
-                if seq in self._ref:
-                    self._judge_one(seq, name, self._ref[seq], rec.candidate_ms, agree)
-                else:
-                    self._held.setdefault(seq, []).append((name, rec.candidate_ms, agree))
+        if self.judge is not None:
+            self._feed(slot, seq, name, rec)
         self.dirty = True
+
+    def _feed(self, slot: int, seq: int, name: str, rec: Any) -> None:
+        """Give the judge a pair: against production, or against the baseline's answer."""
+        if slot == self.baseline:
+            self._reference(seq, rec.candidate_ms)
+            return
+        if name not in self.judge.candidates:
+            return
+        agree = rec.agree or rec.censored
+        if self.baseline is None:
+            self.judge.add(
+                name, production_ms=rec.production_ms, candidate_ms=rec.candidate_ms, agree=agree
+            )
+            self._fed = True
+        elif seq not in self._owed:
+            return  # the baseline got no copy: nothing to judge against
+        elif seq in self._ref:
+            self._judge_one(seq, name, self._ref[seq], rec.candidate_ms, agree)
+        else:
+            self._held.setdefault(seq, []).append((name, rec.candidate_ms, agree))
 
     def _reference(self, seq: int, baseline_ms: float | None) -> None:
         """The baseline's answer to ``seq``: judge the candidates' pairs held for it."""

@@ -182,11 +182,13 @@ class WorkerReplica:
                 os.close(counter_fd)
         self.pid = self._proc.pid
         self._ready = loop.create_future()
-        self._fd = os.dup(ours.fileno())
+        if self.recorder is not None:  # a shadow: its copies are written by ``_write``
+            self._fd = os.dup(ours.fileno())
         self._transport, _ = await loop.create_unix_connection(
             lambda: _WorkerProtocol(self), sock=ours
         )
-        os.set_blocking(self._fd, False)
+        if self._fd >= 0:
+            os.set_blocking(self._fd, False)
         self.alive = True
         try:
             reply = await asyncio.wait_for(asyncio.shield(self._ready), timeout_s)
@@ -332,10 +334,9 @@ class WorkerReplica:
             transport.write(b"".join(parts)[n:])
 
     def _close_fd(self) -> None:
+        # Before the transport: the worker sees EOF only when both are closed.
         if self._fd >= 0:
-            os.close(
-                self._fd
-            )  # before the transport: the worker sees EOF only when both are closed
+            os.close(self._fd)
             self._fd = -1
 
     async def drain(self, *, timeout_s: float) -> None:
