@@ -156,29 +156,25 @@ def test_wire_frames_are_aligned_and_round_trip() -> None:
     frame = b"".join(bytes(p) for p in wire.encode_request(42, [a, b]))
     (size,) = wire.LEN.unpack_from(frame)
     assert size == len(frame) - 4
-    seq, flags, lag, sent, tensors = wire.decode_request(bytearray(frame[4:]))
-    assert (seq, flags, lag, sent) == (42, 0, 0, 0)
-    mirrored = wire.stamped(
-        wire.encode_request(42, [a, b]), sent_ns=123, flags=wire.TO_RECORDER, lag_ns=7
-    )
+    seq, flags, sent, tensors = wire.decode_request(bytearray(frame[4:]))
+    assert (seq, flags, sent) == (42, 0, 0)
+    mirrored = wire.stamped(wire.encode_request(42, [a, b]), sent_ns=123, flags=wire.TO_RECORDER)
     again = b"".join(bytes(p) for p in mirrored)
     assert len(again) == len(frame)
-    assert wire.decode_request(again[4:])[:4] == (42, wire.TO_RECORDER, 7, 123)
+    assert wire.decode_request(again[4:])[:3] == (42, wire.TO_RECORDER, 123)
     for t, want in zip(tensors, (a, b), strict=True):
         np.testing.assert_array_equal(t.array(), want.array())
     reply = wire.decode_reply(
         b"".join(
             bytes(p)
-            for p in wire.encode_reply(
-                42, status=wire.OK, timings=(4, 1, 2, 1), tensors=[b], lag_ns=9
-            )
+            for p in wire.encode_reply(42, status=wire.OK, timings=(4, 1, 2, 1), tensors=[b])
         )[4:],
         keep_raw=True,
     )
-    assert (reply.seq, reply.total_ns, reply.compute_ns, reply.lag_ns) == (42, 4, 2, 9)
+    assert (reply.seq, reply.total_ns, reply.compute_ns) == (42, 4, 2)
     assert wire.reply_body(reply) == reply.raw
     plain = wire.decode_reply(wire.reply_body(replace(reply, raw=None)))
-    assert (plain.seq, plain.lag_ns) == (42, 9)
+    assert (plain.seq, plain.total_ns, plain.io_out_ns) == (42, 4, 1)
     np.testing.assert_array_equal(plain.outputs[0].array(), b.array())
     np.testing.assert_array_equal(reply.outputs[0].array(), b.array())
 

@@ -371,7 +371,7 @@ class ShadowGateway:
                 cand.mirrored += 1
                 lag = time.perf_counter_ns() - t_prod
                 if isinstance(replica, WorkerReplica):
-                    ok = replica.mirror(parts, lag_ns=lag)
+                    ok = replica.mirror(parts)
                 else:
                     ok = self._proxy_mirror(cand, seq, req.inputs)
                 if ok:

@@ -285,7 +285,7 @@ class WorkerReplica:
         transport.writelines(wire.stamped(parts, sent_ns=time.perf_counter_ns()))
         return fut
 
-    def mirror(self, parts: list[bytes | memoryview], *, lag_ns: int) -> bool:
+    def mirror(self, parts: list[bytes | memoryview]) -> bool:
         """Send a mirrored copy, answered to the recorder; False if the worker is down.
 
         Nothing comes back here: the worker answers the recorder and bumps the shared
@@ -301,9 +301,7 @@ class WorkerReplica:
         self._mirror_times.append(time.monotonic())
         self._write(
             transport,
-            wire.stamped(
-                parts, sent_ns=time.perf_counter_ns(), flags=wire.TO_RECORDER, lag_ns=lag_ns
-            ),
+            wire.stamped(parts, sent_ns=time.perf_counter_ns(), flags=wire.TO_RECORDER),
         )
         return True
 

@@ -1,11 +1,11 @@
 """The frames between the gateway and its replica workers (a Unix socket pair).
 
 Every frame is ``u32 length`` followed by ``length`` bytes. A request frame is
-``u64 seq | u8 flags | u64 lag_ns | u64 sent_ns | u32 meta_len | meta JSON | tensor
-bytes``; a reply
-frame is ``u64 seq | u8 status | 4 x u64 timings (ns) | u64 lag_ns | u32 meta_len |
-meta | tensor bytes``. A request flagged :data:`TO_RECORDER` is a mirrored copy: the
-worker answers it to the recorder process, not to the gateway, echoing ``lag_ns``.
+``u64 seq | u8 flags | u64 sent_ns | u32 meta_len | meta JSON | tensor bytes``; a reply
+frame is ``u64 seq | u8 status | 4 x u64 timings (ns) | u32 meta_len | meta | tensor
+bytes``. A request flagged :data:`TO_RECORDER` is a mirrored copy: the worker answers
+it to the recorder process, not to the gateway (the gateway tells the recorder each
+copy's lag itself, with production's reply).
 ``sent_ns`` is when the gateway wrote the frame, on this host's ``CLOCK_MONOTONIC``
 (``time.perf_counter_ns``; one clock for every process on the host): a worker that
 was busy when the frame came times it from then (see ``_worker``).
@@ -14,7 +14,7 @@ on a 64-byte boundary of the frame body, so the worker's ``numpy.frombuffer``
 views are aligned and nothing is copied on the way in.
 
 >>> parts = encode_request(7, [])
->>> seq, flags, lag_ns, sent_ns, tensors = decode_request(b"".join(bytes(p) for p in parts)[4:])
+>>> seq, flags, sent_ns, tensors = decode_request(b"".join(bytes(p) for p in parts)[4:])
 >>> seq, flags, tensors
 (7, 0, [])
 """
@@ -31,8 +31,8 @@ import orjson
 from edgewise.shadow.gateway._oip import TensorData
 
 LEN = struct.Struct("<I")
-REQ = struct.Struct("<QBQQI")
-REPLY = struct.Struct("<QBQQQQQI")
+REQ = struct.Struct("<QBQI")
+REPLY = struct.Struct("<QBQQQQI")
 #: Request flag: a mirrored copy, answered to the recorder (the candidate's role).
 TO_RECORDER = 1
 ALIGN = 64
@@ -93,16 +93,16 @@ def _frame(
 
 def encode_request(seq: int, tensors: Sequence[TensorData]) -> list[bytes | memoryview]:
     """The parts of one request frame (tensor data is referenced, not copied)."""
-    return _frame(REQ, (seq, 0, 0, 0), tensors)
+    return _frame(REQ, (seq, 0, 0), tensors)
 
 
 def stamped(
-    parts: list[bytes | memoryview], *, sent_ns: int, flags: int = 0, lag_ns: int = 0
+    parts: list[bytes | memoryview], *, sent_ns: int, flags: int = 0
 ) -> list[bytes | memoryview]:
-    """The same request frame as sent at ``sent_ns``, with ``flags`` and ``lag_ns``
-    (only the head is new)."""
-    seq, _, _, _, meta_len = REQ.unpack(parts[1])
-    return [parts[0], REQ.pack(seq, flags, max(lag_ns, 0), sent_ns, meta_len), *parts[2:]]
+    """The same request frame as sent at ``sent_ns``, with ``flags`` (only the head is
+    new)."""
+    seq, _, _, meta_len = REQ.unpack(parts[1])
+    return [parts[0], REQ.pack(seq, flags, sent_ns, meta_len), *parts[2:]]
 
 
 @functools.lru_cache(maxsize=256)
@@ -123,13 +123,12 @@ def _tensors(body: memoryview, start: int, meta: bytes | memoryview) -> list[Ten
 
 def decode_request(
     body: bytes | bytearray | memoryview,
-) -> tuple[int, int, int, int, list[TensorData]]:
-    """``(seq, flags, lag_ns, sent_ns, tensors)`` of a request frame body (no length
-    prefix)."""
+) -> tuple[int, int, int, list[TensorData]]:
+    """``(seq, flags, sent_ns, tensors)`` of a request frame body (no length prefix)."""
     view = memoryview(body)
-    seq, flags, lag, sent, meta_len = REQ.unpack_from(view)
+    seq, flags, sent, meta_len = REQ.unpack_from(view)
     start = REQ.size + meta_len
-    return seq, flags, lag, sent, _tensors(view, start, view[REQ.size : start])
+    return seq, flags, sent, _tensors(view, start, view[REQ.size : start])
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,6 @@ class Reply:
     outputs: tuple[TensorData, ...] = ()
     message: str = ""
     info: dict[str, object] | None = None
-    lag_ns: int = 0
     #: The frame body this reply was decoded from (forwarded as is to the recorder).
     raw: bytes | None = None
 
@@ -162,12 +160,11 @@ def encode_reply(
     tensors: Sequence[TensorData] = (),
     message: str = "",
     info: dict[str, object] | None = None,
-    lag_ns: int = 0,
 ) -> list[bytes | memoryview]:
     if status == OK:
-        return _frame(REPLY, (seq, status, *timings, lag_ns), tensors)
+        return _frame(REPLY, (seq, status, *timings), tensors)
     meta = orjson.dumps(info) if status == READY else message.encode()
-    head = REPLY.pack(seq, status, *timings, lag_ns, len(meta))
+    head = REPLY.pack(seq, status, *timings, len(meta))
     return [LEN.pack(len(head) + len(meta)), head, meta]
 
 
@@ -181,21 +178,20 @@ def reply_body(reply: Reply) -> bytes:
         timings=(reply.total_ns, reply.io_in_ns, reply.compute_ns, reply.io_out_ns),
         tensors=reply.outputs,
         message=reply.message,
-        lag_ns=reply.lag_ns,
     )
     return b"".join(bytes(p) for p in parts[1:])
 
 
 def decode_reply(body: bytes | bytearray | memoryview, *, keep_raw: bool = False) -> Reply:
     view = memoryview(body)
-    seq, status, total, io_in, compute, io_out, lag, meta_len = REPLY.unpack_from(view)
+    seq, status, total, io_in, compute, io_out, meta_len = REPLY.unpack_from(view)
     start = REPLY.size + meta_len
     meta = view[REPLY.size : start]
     raw = body if keep_raw and isinstance(body, bytes) else None
     if status == OK:
         outs = tuple(_tensors(view, start, meta))
-        return Reply(seq, status, total, io_in, compute, io_out, outs, lag_ns=lag, raw=raw)
+        return Reply(seq, status, total, io_in, compute, io_out, outs, raw=raw)
     if status == READY:
         return Reply(seq, status, 0, 0, 0, 0, info=orjson.loads(meta))
     msg = bytes(meta).decode(errors="replace")
-    return Reply(seq, status, total, io_in, compute, io_out, message=msg, lag_ns=lag, raw=raw)
+    return Reply(seq, status, total, io_in, compute, io_out, message=msg, raw=raw)

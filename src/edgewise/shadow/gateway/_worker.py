@@ -178,10 +178,10 @@ def serve(
     def run(body: bytearray, t_read: int, t_free: int) -> bool:
         """Answer one request; False if the gateway is gone."""
         t0 = clock()
-        seq = flags = lag = 0
+        seq = flags = 0
         t_arrive = t_read
         try:
-            seq, flags, lag, sent, tensors = wire.decode_request(body)
+            seq, flags, sent, tensors = wire.decode_request(body)
             if 0 < sent < t_free:  # written while we were busy: it waited from then
                 t_arrive = sent
             feeds = {t.name: t.array() for t in tensors}
@@ -204,7 +204,6 @@ def serve(
                 status=wire.OK,
                 timings=(t3 - t_arrive, t1 - t0, t2 - t1, t3 - t2),
                 tensors=out,
-                lag_ns=lag,
             )
         except Exception as exc:
             t3 = clock()
@@ -213,7 +212,6 @@ def serve(
                 status=wire.ERROR,
                 timings=(t3 - t_arrive, 0, 0, 0),
                 message=str(exc)[:500],
-                lag_ns=lag,
             )
         if flags & wire.TO_RECORDER:
             to_recorder.put(parts)
