@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from edgewise.cli import app
 from edgewise.errors import ConfigError
 from edgewise.shadow.gateway import ShadowConfig, ShadowServer
 from edgewise.shadow.gateway import _wire as wire
@@ -188,6 +190,10 @@ def test_a_gateway_with_a_baseline_mirrors_pairs_and_judges_against_it(
     assert base["state"] == "baseline" and base["mirrored"] == n and base["censored"] == 0
     assert [c["name"] for c in status["candidates"]] == ["mlp-copy"]
     assert "baseline" in cand["reason"], cand["reason"]
+    table = " ".join(
+        CliRunner().invoke(app, ["shadow", "status", "--url", server.url]).stdout.split()
+    )
+    assert "judged against a baseline" in table and "against production itself" not in table
     run_id = server.gateway.run_id
     assert run_id is not None
     assert wait_until(lambda: store.count_shadow_pairs(run_id) == 2 * n, timeout_s=10)

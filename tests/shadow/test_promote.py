@@ -164,6 +164,7 @@ def test_cli_status_promote_rollback_and_registry(
         ] == "PENDING"
     res = runner.invoke(app, ["shadow", "status", "--url", url])
     assert res.exit_code == 0 and "alpha" in res.stdout
+    assert "judged against production itself" in " ".join(res.stdout.split())
 
     res = runner.invoke(app, ["shadow", "promote", "--url", url])
     assert res.exit_code == 2 and "name the candidate" in res.stderr

@@ -224,6 +224,13 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
             f"{base['dropped']} dropped",
             highlight=False,
         )
+    elif doc["candidates"]:
+        console.print(
+            "[dim]candidates are judged against production itself: one placed on other CPUs "
+            "can look slower for its placement alone (docs/shadow.md, A/A); --baseline judges "
+            "them against a twin of production placed like them[/]",
+            highlight=False,
+        )
 
 
 def _act(
