@@ -38,6 +38,7 @@ Writes benchmarks/results/predict_noise_floor.json.
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -256,4 +257,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options: --help says what the script does instead of starting a run
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     main()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -195,4 +196,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options: --help says what the script does instead of starting a run
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     main()
