@@ -74,7 +74,7 @@ def run_demo(
         step(f"profiling {name} (single-stream, {duration_s:g} s)")
         settings = ProfileSettings(duration_s=duration_s, min_queries=64, threads=1)
         results.append(save_result(profile_model(path, settings), store))
-    step("profiling cnn-small (server, Poisson arrivals at 30% of capacity)")
+    step("profiling cnn-small (server, Poisson arrivals at half its capacity)")
     server = ProfileSettings(scenario="server", duration_s=duration_s, min_queries=64, threads=1)
     results.append(save_result(profile_model(workdir / "models" / "cnn-small.onnx", server), store))
     sections = [profile_section(results)]

@@ -72,14 +72,14 @@ class UnknownNameError(InputError):
     edgewise.errors.UnknownNameError: unknown device 'rasp4' (did you mean 'raspi4'?)
     """
 
-    def __init__(self, kind: str, name: str, known: Iterable[str] = ()) -> None:
+    def __init__(self, kind: str, name: str, known: Iterable[str] = (), advice: str = "") -> None:
         self.kind = kind
         self.name = name
         self.suggestions = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
         hint = ""
         if self.suggestions:
             hint = " (did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?)"
-        super().__init__(f"unknown {kind} {name!r}{hint}")
+        super().__init__(f"unknown {kind} {name!r}{hint}{': ' + advice if advice else ''}")
 
 
 class StoreUnavailableError(InputError):

@@ -57,7 +57,9 @@ def test_gate_decides_from_the_measured_interval(measured: tuple[Path, str], whe
         assert result.samples >= 300 and "p99" in result.reason
         event = store.list_deployments(event="gate")[0]
         assert event.id == result.event_id and event.verdict == result.decision
-        assert event.predicted_ms == result.estimate_ms and event.slo_ms == slo
+        # a measurement is an observation; no predictor is trained here to predict it
+        assert event.observed_ms == result.estimate_ms and event.slo_ms == slo
+        assert event.predicted_ms is None and event.detail["interval_ms"] == [lo, hi]
 
 
 def test_gate_cli_exit_codes_and_json(
@@ -124,7 +126,7 @@ def test_unmeasured_model_without_predictor_says_what_to_do(
     with Store(url) as store:
         with pytest.raises(DataError, match="edgewise profile"):
             gate(model_path("cnn-small"), device="gate-dev", slo_ms=5, store=store)
-        with pytest.raises(UnknownNameError):
+        with pytest.raises(UnknownNameError, match="edgewise profile cnn-small.onnx --device-name"):
             gate(model_path("cnn-small"), device="elsewhere", slo_ms=5, store=store)
 
 

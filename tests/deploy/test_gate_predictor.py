@@ -55,3 +55,28 @@ def test_gate_falls_back_to_the_predictor(
         0
     ].predicted_hi_ms == hi
     assert predicted_latency(model, device="raspi4", percentile=99) is None  # not a trained device
+
+
+def test_a_measured_gate_stores_the_prediction_beside_the_observation(
+    predictor_home: Path,
+    model_path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_store: Store,  # type: ignore[no-untyped-def]
+) -> None:
+    """Measured on a device the predictor knows: observed_ms is the measurement, and
+    predicted_ms the predictor's estimate (the pair the predictor learns from)."""
+    from edgewise.profile import ProfileSettings, profile_model, save_result
+
+    monkeypatch.setenv("EDGEWISE_HOME", str(predictor_home))
+    model = model_path("cnn-small")
+    settings = ProfileSettings(
+        duration_s=0.2, min_queries=100, warmup=5, threads=1, device_name="pixel3", operator_runs=0
+    )
+    save_result(profile_model(model, settings), fresh_store)
+    result = gate(model, device="pixel3", slo_ms=1000.0, percentile=50, store=fresh_store)
+    assert result.source == "measurement" and result.decision == FITS
+    event = fresh_store.list_deployments(event="gate")[0]
+    est, lo, hi = predicted_latency(model, device="pixel3", percentile=99)  # type: ignore[misc]
+    assert event.observed_ms == result.estimate_ms
+    assert (event.predicted_ms, event.predicted_lo_ms, event.predicted_hi_ms) == (est, lo, hi)
+    assert event.detail["interval_ms"] == [result.lo_ms, result.hi_ms]

@@ -37,7 +37,8 @@ def gate(
         print_json(result.to_dict())
     else:
         color = {0: "green", 1: "red", 3: "yellow"}[result.exit_code]
-        console.print(f"[bold {color}]{result.decision}[/]: {result.reason}", highlight=False)
+        rest = result.reason.removeprefix(f"{result.decision}: ")  # the reason leads with it
+        console.print(f"[bold {color}]{result.decision}[/]: {rest}", highlight=False)
     raise typer.Exit(result.exit_code)
 
 

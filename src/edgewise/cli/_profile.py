@@ -93,10 +93,14 @@ def profile(
     duration: float = typer.Option(10.0, "--duration", help="Minimum run time in seconds."),
     min_queries: int = typer.Option(100, "--min-queries", help="Minimum number of queries."),
     target_qps: float | None = typer.Option(
-        None, "--target-qps", help="Server: Poisson arrival rate."
+        None,
+        "--target-qps",
+        help="Server: Poisson arrival rate (default: half the capacity, workers / warm-up median).",
     ),
     latency_bound_ms: float | None = typer.Option(
-        None, "--latency-bound-ms", help="Server: p99 latency bound."
+        None,
+        "--latency-bound-ms",
+        help="Server: p99 latency bound (default: 10x the warm-up median, at least 1 ms).",
     ),
     threads: int | None = typer.Option(
         None, "--threads", help="Intra-op threads (default: runtime's choice)."

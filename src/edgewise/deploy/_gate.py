@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgewise.errors import ConfigError, DataError, UnknownNameError
+from edgewise.errors import ConfigError, DataError, EdgewiseError, UnknownNameError
 from edgewise.store import DeploymentRecord, Store
 
 FITS, DOES_NOT_FIT, UNCERTAIN = "fits", "does not fit", "uncertain"
@@ -115,6 +115,20 @@ def predicted_latency(
     return float(pred.latency_ms), float(lo), float(hi)
 
 
+def _quiet_prediction(
+    model: Path, *, device: str, percentile: float
+) -> tuple[float, float, float] | None:
+    """The predictor's estimate to store beside a measurement; None if it has none.
+
+    The decision does not depend on it, so a model the predictor cannot read (an op it
+    does not know, say) costs the record its prediction, not the gate its answer.
+    """
+    try:
+        return predicted_latency(model, device=device, percentile=percentile)
+    except EdgewiseError:
+        return None
+
+
 def gate(
     model: str | Path,
     *,
@@ -154,7 +168,14 @@ def gate(
         if pred is None:
             known = sorted({d.name for d in store.list_devices()})
             if device not in known:
-                raise UnknownNameError("device", device, known)
+                raise UnknownNameError(
+                    "device",
+                    device,
+                    known,
+                    advice=f"neither the store nor the trained predictor knows it; measure "
+                    f"the model there with `edgewise profile {info.path.name} --device-name "
+                    f"{device}`",
+                )
             raise DataError(
                 f"no stored measurement of {info.name} ({info.sha256[:12]}) on {device} and no "
                 f"trained predictor for {device}: run `edgewise profile {info.path.name}` on "
@@ -173,6 +194,14 @@ def gate(
         UNCERTAIN: f"the interval straddles the SLO of {slo_ms:g} ms: measure more or shadow it",
     }[decision]
     reason = f"{decision}: {basis}; {why}"
+    # The registry keeps predicted and observed apart (they are the predictor's training
+    # data): a measured value is an observation, and the predictor's estimate, when it
+    # knows the device, is stored beside it.
+    if source == "measurement":
+        observed: float | None = est
+        pred_at = _quiet_prediction(info.path, device=device, percentile=percentile)
+    else:
+        observed, pred_at = None, (est, lo, hi)
     event_id = None
     if record:
         event_id = store.add_deployment(
@@ -186,10 +215,16 @@ def gate(
                 source=source,
                 slo_ms=slo_ms,
                 percentile=percentile,
-                predicted_ms=est,
-                predicted_lo_ms=_finite(lo),
-                predicted_hi_ms=_finite(hi),
-                detail={"measurement_id": mid, "samples": n, "confidence": confidence},
+                predicted_ms=pred_at[0] if pred_at else None,
+                predicted_lo_ms=_finite(pred_at[1]) if pred_at else None,
+                predicted_hi_ms=_finite(pred_at[2]) if pred_at else None,
+                observed_ms=observed,
+                detail={
+                    "measurement_id": mid,
+                    "samples": n,
+                    "confidence": confidence,
+                    "interval_ms": [_finite(lo), _finite(hi)],
+                },
             )
         )
     return GateResult(

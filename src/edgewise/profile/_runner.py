@@ -32,8 +32,10 @@ from edgewise.runtime import (
 )
 from edgewise.stats import DriftCheck, LatencySummary, early_stopping_estimate, quantile
 
-#: Default server arrival rate, as a share of the capacity measured in warm-up.
-DEFAULT_SERVER_LOAD = 0.3
+#: Default server arrival rate, as a share of the capacity (workers / warm-up median).
+DEFAULT_SERVER_LOAD = 0.5
+#: Default server latency bound, as a multiple of the warm-up median (at least 1 ms).
+DEFAULT_BOUND_X_MEDIAN = 10
 #: A machine is "busy" when its 1-minute load average exceeds this share of its cores.
 BUSY_LOAD_SHARE = 0.75
 #: Warn when I/O + compute + queue miss the end-to-end median by more than this share...
@@ -130,12 +132,12 @@ def _server_targets(settings: ProfileSettings, service_ns: np.ndarray) -> tuple[
     bound = (
         settings.latency_bound_ms
         if settings.latency_bound_ms is not None
-        else max(10 * typical_ms, 1.0)
+        else max(DEFAULT_BOUND_X_MEDIAN * typical_ms, 1.0)
     )
     qps = (
         settings.target_qps
         if settings.target_qps is not None
-        else 0.5 * settings.workers * 1000.0 / typical_ms
+        else DEFAULT_SERVER_LOAD * settings.workers * 1000.0 / typical_ms
     )
     if bound < fastest_ms:
         raise ConfigError(

@@ -86,9 +86,9 @@ class ShadowVerdictRecord:
 class DeploymentRecord:
     """A deployment event: a gate decision, a promotion or a rollback, and why.
 
-    ``predicted_ms`` comes from the predictor (or a stored measurement, for the
-    gate); ``observed_ms`` from the shadow run. These rows are the predictor's
-    training data.
+    ``predicted_ms`` (and its interval) comes from the predictor; ``observed_ms`` from
+    the shadow run, or from the stored measurement a gate decided on. These rows are
+    the predictor's training data.
     """
 
     event: str
