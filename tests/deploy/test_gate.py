@@ -106,6 +106,7 @@ def test_gate_cli_exit_codes_and_json(
         (["--device", "gate-dev", "--slo-ms", "-1"], "--slo-ms"),
         (["--device", "gate-dev", "--slo-ms", "5", "--percentile", "100"], "--percentile"),
         (["--device", "gate-devv", "--slo-ms", "5"], "did you mean 'gate-dev'"),
+        (["--device", "", "--slo-ms", "5"], "--device must name a device"),
     ],
 )
 def test_gate_bad_input_is_one_line_exit_2(

@@ -127,7 +127,15 @@ def test_drift_is_warned_about(model_path, monkeypatch: pytest.MonkeyPatch) -> N
         ({"scenario": "server", "target_qps": -5}, "must be positive"),
         ({"target_qps": 10.0}, "only apply to --scenario server"),
         ({"scenario": "burst"}, "unknown scenario"),
-        ({"duration_s": 0}, "--duration must be positive"),
+        ({"duration_s": 0}, "--duration must be a positive number"),
+        ({"duration_s": float("nan")}, "--duration must be a positive number"),
+        ({"duration_s": float("inf")}, "--duration must be a positive number"),
+        ({"min_queries": 10**20}, "--min-queries must be between"),
+        ({"threads": 100_000}, "--threads must be between"),
+        ({"workers": 0}, "--workers must be between"),
+        ({"device_name": ""}, "--device-name must be"),
+        ({"device_name": "a\nb"}, "--device-name must be"),
+        ({"scenario": "server", "target_qps": float("nan")}, "must be positive"),
     ],
 )
 def test_impossible_settings(overrides: dict, message: str, model_path) -> None:

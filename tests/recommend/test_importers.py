@@ -128,3 +128,10 @@ def test_missing_columns_and_folder(tmp_path: Path, fresh_store) -> None:
         import_catalog(fresh_store, data=tmp_path, sources=("mlperf_tiny",))
     with pytest.raises(DataError, match="not found"):
         import_catalog(fresh_store, data=tmp_path / "nope", sources=("mlperf",))
+
+
+def test_zero_archs_per_space_is_refused_before_anything_is_replaced(fresh_store) -> None:  # type: ignore[no-untyped-def]
+    from edgewise.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--archs-per-space"):
+        import_catalog(fresh_store, sources=("latency",), archs_per_space=0)

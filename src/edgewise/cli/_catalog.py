@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
+from edgewise.errors import ConfigError
 
 catalog_app = typer.Typer(
     help="The chip catalog: MLPerf, device datasets, your fleet.", no_args_is_help=True
@@ -34,6 +35,8 @@ def import_(
     from edgewise.recommend import SOURCES, import_catalog
     from edgewise.store import Store
 
+    if show_problems < 0:
+        raise ConfigError(f"--show-problems cannot be negative, got {show_problems}")
     report = import_catalog(
         Store(),
         data=data_dir,

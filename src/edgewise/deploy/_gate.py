@@ -147,6 +147,8 @@ def gate(
         raise ConfigError(f"--slo-ms must be a positive number of milliseconds, got {slo_ms}")
     if not 0.0 < percentile < 100.0:
         raise ConfigError(f"--percentile must be in (0, 100), got {percentile}")
+    if not device.strip():
+        raise ConfigError("--device must name a device (see `edgewise measurements list`)")
     info = load_model_info(model)
     store = store or Store()
     q = percentile / 100.0

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -36,6 +37,10 @@ from edgewise.stats import DriftCheck, LatencySummary, early_stopping_estimate, 
 DEFAULT_SERVER_LOAD = 0.5
 #: Default server latency bound, as a multiple of the warm-up median (at least 1 ms).
 DEFAULT_BOUND_X_MEDIAN = 10
+#: Bounds that catch typos (a run of days, a thread count no machine has) up front.
+MAX_DURATION_S = 7 * 24 * 3600.0
+MAX_QUERIES = 1 << 31
+MAX_THREADS = 1024
 #: A machine is "busy" when its 1-minute load average exceeds this share of its cores.
 BUSY_LOAD_SHARE = 0.75
 #: Warn when I/O + compute + queue miss the end-to-end median by more than this share...
@@ -72,24 +77,40 @@ class ProfileSettings:
             raise ConfigError(
                 f"unknown scenario {self.scenario!r} (choose from {', '.join(SCENARIOS)})"
             )
-        if self.duration_s <= 0:
-            raise ConfigError(f"--duration must be positive, got {self.duration_s}")
-        if self.min_queries < 1:
-            raise ConfigError(f"--min-queries must be at least 1, got {self.min_queries}")
+        if not (math.isfinite(self.duration_s) and 0 < self.duration_s <= MAX_DURATION_S):
+            raise ConfigError(
+                f"--duration must be a positive number of seconds up to {MAX_DURATION_S:g}, "
+                f"got {self.duration_s}"
+            )
+        if not 1 <= self.min_queries <= MAX_QUERIES:
+            raise ConfigError(
+                f"--min-queries must be between 1 and {MAX_QUERIES:,}, got {self.min_queries}"
+            )
+        if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
+            raise ConfigError(f"--threads must be between 1 and {MAX_THREADS}, got {self.threads}")
+        if self.device_name is not None and not _printable_name(self.device_name):
+            raise ConfigError(
+                "--device-name must be 1-200 printable characters with no line breaks, "
+                f"got {self.device_name[:40]!r}"
+            )
         if self.warmup < 0:
             raise ConfigError(f"--warmup cannot be negative, got {self.warmup}")
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+        if not 1 <= self.workers <= MAX_THREADS:
+            raise ConfigError(f"--workers must be between 1 and {MAX_THREADS}, got {self.workers}")
         server_only = {"--target-qps": self.target_qps, "--latency-bound-ms": self.latency_bound_ms}
         if self.scenario != "server":
             given = [k for k, v in server_only.items() if v is not None]
             if given:
                 raise ConfigError(f"{' and '.join(given)} only apply to --scenario server")
-        if self.target_qps is not None and self.target_qps <= 0:
+        if self.target_qps is not None and not (
+            math.isfinite(self.target_qps) and self.target_qps > 0
+        ):
             raise ConfigError(
                 f"impossible server target: --target-qps must be positive, got {self.target_qps}"
             )
-        if self.latency_bound_ms is not None and self.latency_bound_ms <= 0:
+        if self.latency_bound_ms is not None and not (
+            math.isfinite(self.latency_bound_ms) and self.latency_bound_ms > 0
+        ):
             raise ConfigError(
                 f"impossible server target: --latency-bound-ms must be positive, got {self.latency_bound_ms}"
             )
@@ -99,6 +120,10 @@ class ProfileSettings:
         d["shapes"] = {k: list(v) for k, v in self.shapes.items()}
         d["inputs_path"] = str(self.inputs_path) if self.inputs_path else None
         return d
+
+
+def _printable_name(name: str) -> bool:
+    return 0 < len(name.strip()) and len(name) <= 200 and name.isprintable()
 
 
 def make_samples(backend: Backend, settings: ProfileSettings) -> list[Feeds]:

@@ -108,6 +108,8 @@ def import_catalog(
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
         raise UnknownNameError("catalog source", unknown[0], SOURCES)
+    if archs_per_space < 1:  # 0 would replace the stored HELP results with nothing
+        raise ConfigError(f"--archs-per-space must be at least 1, got {archs_per_space}")
     root = data if data is not None else data_dir()
     needs_files = any(s != "fleet" for s in sources)
     if needs_files and not root.is_dir():
