@@ -218,11 +218,22 @@ def test_serve_rejects_bad_options(tmp_path: Path, model_path) -> None:  # type:
         ["shadow", "serve", "--production", prod, "--candidate", prod, "--tolerance", "ten"],
         ["shadow", "serve", "--production", prod, "--candidate", prod, "--production-cpus", "a-b"],
         ["shadow", "serve", "--production", prod, "--gateway-cpus", "4096"],
+        # judge settings fail before the run is registered (they used to fail in the recorder)
+        ["shadow", "serve", "--production", prod, "--candidate", prod, "--alpha", "0"],
+        ["shadow", "serve", "--production", prod, "--candidate", prod, "--quantile", "150"],
+        ["shadow", "serve", "--production", prod, "--candidate", prod, "--look-every", "0"],
+        ["shadow", "serve", "--production", prod, "--candidate", prod, "--name", "a/b c"],
+        ["shadow", "serve", "--production", prod, "--candidate", prod, "--host", "999.1.1.1"],
+        ["shadow", "serve", "--production", prod, "--port", "70000"],
+        ["serve", "--port", "70000"],
+        ["serve", "--host", "999.1.1.1"],
     ]
+    runs_before = len(Store().list_shadow_runs())
     for args in cases:
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
         assert len(res.stderr.strip().splitlines()) == 1
+    assert len(Store().list_shadow_runs()) == runs_before  # nothing registered
     assert os.environ.get(TOKEN_ENV) is None
 
 

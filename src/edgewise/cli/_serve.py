@@ -16,8 +16,10 @@ def serve(
     """Serve the REST API (/api, OpenAPI docs at /docs) and the dashboard (/)."""
     import uvicorn
 
+    from edgewise._listen import check_listen
     from edgewise.service import create_app
 
+    check_listen(host, port)
     url = f"http://{host}:{port}"
     if as_json:
         print_json({"url": url, "docs": f"{url}/docs", "dashboard": f"{url}/"})

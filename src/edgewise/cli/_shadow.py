@@ -111,6 +111,7 @@ def serve(
 
     Example: edgewise shadow serve --production a.onnx --candidate b.onnx --production-cpus 0 --candidate-cpus 1
     """
+    from edgewise._listen import check_listen
     from edgewise.shadow.gateway import ShadowConfig, parse_cpus, parse_percent, serve_forever
     from edgewise.shadow.gateway._auth import TOKEN_ENV, token_path
     from edgewise.store import Store
@@ -179,6 +180,7 @@ def serve(
                 highlight=False,
             )
 
+    check_listen(config.host, config.port)  # before workers start or the run is stored
     serve_forever(config, store=store, on_ready=ready)
 
 

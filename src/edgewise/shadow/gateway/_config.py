@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgewise.errors import ConfigError
 from edgewise.shadow.gateway._cpus import span
+
+#: A served model name: it is part of the URL path (/v2/models/{name}/infer).
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,11 @@ class ShadowConfig:
             raise ConfigError(f"--mirror-percent must be in [0, 100], got {self.mirror_percent}")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port must be in [0, 65535], got {self.port}")
+        if self.name is not None and not _NAME.fullmatch(self.name):
+            raise ConfigError(
+                f"--name must be 1-128 letters, digits, '.', '_' or '-' (it is part of the "
+                f"URL path), got {self.name!r}"
+            )
         n = len(self.candidates) + len(self.candidate_urls)
         if len(self.candidate_cpus) not in (0, 1, n):
             raise ConfigError(
@@ -113,6 +122,25 @@ class ShadowConfig:
         for path in (self.production, *self.candidates):
             if path is not None and not Path(path).expanduser().is_file():
                 raise ConfigError(f"model file not found: {path}")
+        if n:
+            # The judge runs in the recorder process, after the run is registered: build
+            # one here so bad settings fail before anything starts or is stored.
+            from edgewise.shadow._judge import Judge
+
+            Judge(["check"], **self.judge_settings())
+
+    def judge_settings(self) -> dict[str, Any]:
+        """The keyword arguments of the recorder's :class:`~edgewise.shadow.Judge`."""
+        return {
+            "quantiles": self.quantiles,
+            "tolerance": self.tolerance,
+            "alpha": self.alpha,
+            "max_disagreement": self.max_disagreement,
+            "warmup": self.warmup,
+            "look_every": self.look_every,
+            "max_requests": self.max_requests,
+            "ratio_bounds": self.ratio_bounds,
+        }
 
     def cpus_for(self, index: int) -> tuple[int, ...]:
         """The CPU set of candidate ``index`` (empty: not pinned)."""

@@ -259,16 +259,7 @@ class ShadowGateway:
                 ),
             )
         link.init(
-            settings={
-                "quantiles": cfg.quantiles,
-                "tolerance": cfg.tolerance,
-                "alpha": cfg.alpha,
-                "max_disagreement": cfg.max_disagreement,
-                "warmup": cfg.warmup,
-                "look_every": cfg.look_every,
-                "max_requests": cfg.max_requests,
-                "ratio_bounds": cfg.ratio_bounds,
-            },
+            settings=cfg.judge_settings(),
             timeout_s=self._timeout_s,
             rel_tol=cfg.rel_tol,
             flush_interval_s=cfg.flush_interval_s,

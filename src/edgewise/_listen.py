@@ -1,0 +1,36 @@
+"""Check that a server can listen on ``host:port`` before anything starts.
+
+uvicorn reports a bad host or a busy port only once it binds, after the caller has
+printed its URL (and, for ``shadow serve``, started workers and registered the run),
+and exits with status 3. Binding once here turns that into a one-line error (exit 2).
+"""
+
+from __future__ import annotations
+
+import socket
+
+from edgewise.errors import ConfigError
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise :class:`ConfigError` unless a TCP server could bind ``host:port`` now.
+
+    >>> check_listen("127.0.0.1", 70000)
+    Traceback (most recent call last):
+    ...
+    edgewise.errors.ConfigError: --port must be in [0, 65535], got 70000
+    """
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be in [0, 65535], got {port}")
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"--host {host!r} is not an address to listen on: {exc}") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
