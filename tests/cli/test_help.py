@@ -45,3 +45,21 @@ def test_cli_reference_is_current() -> None:
     script = Path(__file__).resolve().parents[2] / "scripts" / "cli_reference.py"
     out = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["profile", "model.onnx", "--duration", "abc"], "Invalid value for '--duration'"),
+        (["profile"], "Missing argument"),
+        (["profiel"], "Did you mean 'profile'"),
+        (["measurements", "show", "-1"], "No such option"),
+        (["recommend", "resnet50", "--slo-ms"], "requires an argument"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(args: list[str], needle: str) -> None:
+    """Typer's usage text and boxed panel become the same one line as every other error."""
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], lines

@@ -27,7 +27,32 @@ def fail(message: str, *, exit_code: int) -> typer.Exit:
 
 
 class _RootGroup(TyperGroup):
-    """Turns :class:`EdgewiseError` into one line on stderr and an exit code, for every command."""
+    """Turns :class:`EdgewiseError` into one line on stderr and an exit code, for every command.
+
+    Usage errors (a bad option value, a missing argument, an unknown command) get the same
+    one line and exit 2, instead of Typer's usage text and boxed panel.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        from typer._click import exceptions as click_exc
+        from typer.exceptions import Abort
+
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click_exc.NoArgsIsHelpError as exc:  # `edgewise shadow`: the group's help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_exc.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            code = exc.exit_code if exc.exit_code else 1
+            raise SystemExit(fail(exc.format_message() + hint, exit_code=code).exit_code) from None
+        except Abort:
+            err_console.print("interrupted", highlight=False)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: Any) -> Any:
         try:
