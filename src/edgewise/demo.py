@@ -8,13 +8,15 @@ section; a stage that fails is reported in its section, never hidden.
 from __future__ import annotations
 
 import importlib
+import math
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgewise._paths import home
+from edgewise._paths import check_writable, home
+from edgewise.errors import ConfigError
 from edgewise.profile import ProfileResult, ProfileSettings, profile_model, save_result
 from edgewise.profile._plots import profile_section
 from edgewise.report import Section, write_report
@@ -66,6 +68,10 @@ def run_demo(
     """Build the example models, profile them, run the later stages, write the report."""
     start = time.perf_counter()
     step = on_step or (lambda _msg: None)
+    if report_path is not None:
+        check_writable(Path(report_path), what="the report")  # before the demo's minutes
+    if not (math.isfinite(duration_s) and duration_s > 0):
+        raise ConfigError(f"--duration must be a positive number of seconds, got {duration_s}")
     store = store or Store()
     workdir = home() / "demo"
     results: list[ProfileResult] = []

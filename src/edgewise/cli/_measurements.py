@@ -91,7 +91,9 @@ def list_(
 
 @measurements_app.command("show")
 def show(
-    measurement_id: int = typer.Argument(..., help="The measurement id (see `measurements list`)."),
+    measurement_id: int = typer.Argument(
+        ..., min=1, max=2**63 - 1, help="The measurement id (see `measurements list`)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show one measurement in full, LoadGen's logs included with --json."""

@@ -46,7 +46,7 @@ def _table(path: Path) -> Any:
 
 @contextmanager
 def _progress(enabled: bool = True) -> Iterator[Callable[[int, int, str], None] | None]:
-    if not enabled:
+    if not enabled or not err_console.is_terminal:  # no bar (nor its blank line) in pipes
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

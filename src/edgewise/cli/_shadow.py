@@ -172,11 +172,15 @@ def serve(
         if json_out:
             print_json(info)
         else:
+            shadowing = (
+                f"shadowing {', '.join(info['candidates'])}"
+                f"{' against a baseline' if info['baseline'] else ''} (run {gateway.run_id})"
+                if info["candidates"]
+                else "no candidate: serving production only"
+            )
             console.print(
                 f"serving [bold]{gateway.name}[/] on {url}/v2/models/{gateway.name}/infer; "
-                f"shadowing {', '.join(info['candidates'])}"
-                f"{' against a baseline' if info['baseline'] else ''} (run {gateway.run_id}); "
-                f"token for promote/rollback: {token_hint}",
+                f"{shadowing}; token for promote/rollback: {token_hint}",
                 highlight=False,
             )
 

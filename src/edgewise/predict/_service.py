@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgewise._paths import check_writable
 from edgewise.data import LatencyTable
 from edgewise.errors import DataError
 from edgewise.predict._evaluate import Progress
@@ -73,6 +74,8 @@ def train_predictor(
     from edgewise.predict._persist import default_path
 
     start = time.perf_counter()
+    target = Path(out) if out is not None else default_path()
+    check_writable(target, what="the predictor")  # before minutes of fitting, not after
     sub = table.select(space=space) if space is not None else table
     if devices is not None:
         sub = sub.select(devices=devices)
@@ -96,7 +99,7 @@ def train_predictor(
         progress(0, 1, f"fitting {frame['device'].nunique()} devices on {len(frame)} rows")
     est = LatencyPredictor(random_state=seed, **dict(params or {}))
     est.fit(frame[["model", "device"]], frame["latency_ms"].to_numpy())
-    path = est.save(out if out is not None else default_path())
+    path = est.save(target)
     if progress:
         progress(1, 1, "saved")
     info = {

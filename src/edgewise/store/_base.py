@@ -84,6 +84,12 @@ class StoreBase:
                 f"cannot use store {_redact(self.url)}: {exc.orig}".splitlines()[0]
             ) from exc
         except SQLAlchemyError as exc:
+            if "not a database" in str(
+                getattr(exc, "orig", "")
+            ):  # EDGEWISE_DB names some other file
+                raise StoreUnavailableError(
+                    f"cannot use store {_redact(self.url)}: the file is not a database"
+                ) from exc
             raise StoreError(f"store error: {exc}".splitlines()[0]) from exc
 
     @staticmethod

@@ -72,7 +72,9 @@ class ShadowConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if (self.production is None) == (self.production_url is None):
+        if self.production is None and self.production_url is None:
+            raise ConfigError("give production: --production MODEL or --production-url URL")
+        if self.production is not None and self.production_url is not None:
             raise ConfigError("give production as a model file or as --production-url, not both")
         if not 0.0 <= self.mirror_percent <= 100.0 or math.isnan(self.mirror_percent):
             raise ConfigError(f"--mirror-percent must be in [0, 100], got {self.mirror_percent}")

@@ -21,6 +21,8 @@ def parse_cpus(text: str | None) -> tuple[int, ...]:
     for part in text.split(","):
         lo, sep, hi = part.strip().partition("-")
         if sep:
+            if int(hi) < int(lo):
+                raise ValueError(f"CPU range {part.strip()!r} runs backwards")
             cpus.extend(range(int(lo), int(hi) + 1))
         else:
             cpus.append(int(lo))
