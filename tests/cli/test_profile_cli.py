@@ -112,7 +112,7 @@ def _bad_cli_cases(tmp_path: Path, model_path) -> dict[str, tuple[list[str], str
             [mlp, "--scenario", "server", "--target-qps", "-1"],
             "impossible server target",
         ),
-        "qps without server": ([mlp, "--target-qps", "10"], "only apply to --scenario server"),
+        "qps without server": ([mlp, "--target-qps", "10"], "only applies to --scenario server"),
         "unknown backend": ([mlp, "--backend", "tensorrt"], "unknown backend"),
     }
     return cases

@@ -125,7 +125,7 @@ def test_drift_is_warned_about(model_path, monkeypatch: pytest.MonkeyPatch) -> N
         ({"scenario": "server", "latency_bound_ms": 1e-6}, "below the fastest"),
         ({"scenario": "server", "target_qps": 1e9}, "exceeds what 1 worker"),
         ({"scenario": "server", "target_qps": -5}, "must be positive"),
-        ({"target_qps": 10.0}, "only apply to --scenario server"),
+        ({"target_qps": 10.0}, "only applies to --scenario server"),
         ({"scenario": "burst"}, "unknown scenario"),
         ({"duration_s": 0}, "--duration must be a positive number"),
         ({"duration_s": float("nan")}, "--duration must be a positive number"),

@@ -47,7 +47,7 @@ def measurement_doc(m: Any, *, full: bool = False) -> dict[str, Any]:
 def list_(
     model: str | None = typer.Option(None, "--model", help="Filter by model sha256 (prefix)."),
     device: str | None = typer.Option(None, "--device", help="Filter by device name."),
-    limit: int = typer.Option(50, "--limit", help="Show at most this many (newest first)."),
+    limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many (newest first)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List stored measurements, newest first."""

@@ -101,7 +101,8 @@ class ProfileSettings:
         if self.scenario != "server":
             given = [k for k, v in server_only.items() if v is not None]
             if given:
-                raise ConfigError(f"{' and '.join(given)} only apply to --scenario server")
+                verb = "applies" if len(given) == 1 else "apply"
+                raise ConfigError(f"{' and '.join(given)} only {verb} to --scenario server")
         if self.target_qps is not None and not (
             math.isfinite(self.target_qps) and self.target_qps > 0
         ):

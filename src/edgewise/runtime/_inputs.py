@@ -130,7 +130,8 @@ def load_npz(path: str | Path, specs: Sequence[TensorSpec]) -> Feeds:
         with np.load(p, allow_pickle=False) as data:
             arrays = {k: np.ascontiguousarray(data[k]) for k in data.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ShapeError(f"--inputs {p}: not a readable .npz file ({exc})") from exc
+        why = "it holds pickled objects, which are never loaded" if "pickle" in str(exc) else exc
+        raise ShapeError(f"--inputs {p}: not a readable .npz of arrays ({why})") from exc
     names = [s.name for s in specs]
     extra = sorted(set(arrays) - set(names))
     missing = [n for n in names if n not in arrays]
