@@ -137,6 +137,8 @@ class _Harness:
     def _serve(self, query: Sequence[Any]) -> tuple[int, int]:
         """Run a query's samples; return its (I/O, compute) nanoseconds."""
         io = compute = 0
+        if self.error is not None:  # the run is lost: answer LoadGen at once until it ends
+            return io, compute
         try:
             for qs in query:
                 io_in, comp, io_out = self.runners[qs.index]()
@@ -264,6 +266,8 @@ def run_loadgen(
             lg.DestroySUT(sut)
         summary = Path(tmp, "mlperf_log_summary.txt").read_text(errors="replace")
         detail_text = Path(tmp, "mlperf_log_detail.txt").read_text(errors="replace")
+    if isinstance(harness.error, KeyboardInterrupt):  # Ctrl-C: nothing is saved
+        raise harness.error
     if harness.error is not None:
         raise RuntimeBackendError(
             f"inference failed during the run: {harness.error}"
