@@ -34,6 +34,7 @@ def _frame(tmp_path: Path) -> pd.DataFrame:
         ("", "", str(onnx_path), "raspi4", 2.0),  # 10: ok (model path)
         ("", "", "missing.onnx", "raspi4", 2.0),  # 11: bad model file
         (" NB201 ", f" {GOOD} ", "", "raspi4", 7.0),  # 12: ok (alias, whitespace)
+        ("fbnet", FB, "", "pixel2", 1e308),  # 13: implausible (finite, but > 1 day)
     ]
     return pd.DataFrame(rows, columns=["space", "arch", "model", "device", "latency_ms"])
 
@@ -50,7 +51,10 @@ def test_validation_reports_every_bad_row(tmp_path: Path) -> None:
         (7, "latency not a number"),
         (8, "missing device"),
         (11, "bad model file"),
+        (13, "implausible latency"),
     }
+    dup = next(p for p in t.problems if p.reason == "duplicate")
+    assert "13 vs 12.5 ms" in dup.detail  # a conflicting duplicate says so
     assert t.devices == ["pixel3", "raspi4"] and t.spaces == ["fbnet", "nasbench201"]
     onnx_row = t.frame[t.frame["space"] == ""].iloc[0]
     assert len(onnx_row["model_sha256"]) == 64 and onnx_row["model"].endswith("m.onnx")
@@ -65,7 +69,7 @@ def test_formats_read_the_same(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"t{suffix}"
     df.to_parquet(path) if suffix == ".parquet" else df.to_csv(path, index=False)
     t = LatencyTable.from_path(path)
-    assert len(t.frame) == 4 and len(t.problems) == 7
+    assert len(t.frame) == 4 and len(t.problems) == 8
 
 
 def test_bad_files(tmp_path: Path) -> None:
@@ -83,7 +87,7 @@ def test_import_into_any_store(tmp_path: Path, any_store: Store) -> None:
     path = tmp_path / "t.csv"
     _frame(tmp_path).to_csv(path, index=False)
     report = import_table(path, store=any_store, source="unit")
-    assert report.rows_read == 11 and report.rows_imported == 4
+    assert report.rows_read == 12 and report.rows_imported == 4
     assert report.problem_counts["duplicate"] == 1
     stored = any_store.latency_records()
     assert len(stored) == 4 and {r.source for r in stored} == {"unit"}
@@ -107,7 +111,7 @@ def test_cli_import(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["data", "import", str(path), "--json"])
     assert res.exit_code == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert doc["rows_imported"] == 4 and doc["rows_rejected"] == 7
+    assert doc["rows_imported"] == 4 and doc["rows_rejected"] == 8
     assert {p["reason"] for p in doc["problems"]} >= {"bad architecture", "duplicate"}
     assert len(Store().latency_records()) == 4
     res = CliRunner().invoke(app, ["data", "import", str(path)])

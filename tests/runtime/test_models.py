@@ -115,6 +115,8 @@ def test_dynamic_width_needs_a_shape_and_says_which(model_path) -> None:
         (["nope=1x1x32x8"], "unknown input 'nope'"),
         (["line=1x32x8"], "rank 3"),
         (["line=1x3x32x8"], "dimension 1 is fixed to 1"),
+        (["line=1x1x32x8", "line=1x1x32x9"], "given twice"),
+        (["line=1x1x1000000000000x8"], "elements is more than"),
     ],
 )
 def test_bad_shapes(items: list[str], message: str, model_path) -> None:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
     from edgewise.store import LatencyRecord
 
+#: A latency above one day is a unit or data error, not a measurement.
+MAX_LATENCY_MS = 86_400_000.0
+
 #: Columns of the clean frame, in order.
 COLUMNS = (
     "model",
@@ -106,6 +109,8 @@ class LatencyTable:
         import pandas as pd
 
         p = Path(path)
+        if p.is_dir():
+            raise DataError(f"{p} is a folder: give a CSV or Parquet file")
         if not p.is_file():
             raise DataError(f"latency table not found: {p}")
         try:
@@ -161,7 +166,7 @@ class LatencyTable:
         arch_check: dict[tuple[str, str], str | None] = {}
         model_check: dict[str, tuple[str, str] | str] = {}
         problems: list[RowProblem] = []
-        seen: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[str, str], tuple[int, float]] = {}  # -> (line, latency)
         out: dict[str, list[Any]] = {c: [] for c in COLUMNS}
         for i in range(n):
             line = i + 2
@@ -177,6 +182,9 @@ class LatencyTable:
                 continue
             if value <= 0:
                 problems.append(RowProblem(line, "non-positive latency", f"{value:g}"))
+                continue
+            if value > MAX_LATENCY_MS:
+                problems.append(RowProblem(line, "implausible latency", f"{value:g} ms (> 1 day)"))
                 continue
             space, arch, model = spaces[i].lower(), archs[i], models[i]
             path_s = sha = ""
@@ -205,11 +213,13 @@ class LatencyTable:
                 continue
             dup_key = (model, device)
             if dup_key in seen:
-                problems.append(
-                    RowProblem(line, "duplicate", f"same model and device as line {seen[dup_key]}")
-                )
+                first, first_ms = seen[dup_key]
+                detail = f"same model and device as line {first}"
+                if value != first_ms:
+                    detail += f", another latency ({value:g} vs {first_ms:g} ms; line {first} kept)"
+                problems.append(RowProblem(line, "duplicate", detail))
                 continue
-            seen[dup_key] = line
+            seen[dup_key] = (line, value)
             for c, v in zip(
                 COLUMNS,
                 (

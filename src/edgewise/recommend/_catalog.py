@@ -112,6 +112,8 @@ def import_catalog(
         raise ConfigError(f"--archs-per-space must be at least 1, got {archs_per_space}")
     root = data if data is not None else data_dir()
     needs_files = any(s != "fleet" for s in sources)
+    if needs_files and root.is_file():
+        raise DataError(f"--data-dir {root} is a file: give the folder with mlperf/ and latency/")
     if needs_files and not root.is_dir():
         raise DataError(f"data folder {root} not found; pass --data-dir (or set EDGEWISE_DATA_DIR)")
     batches: list[ImportBatch] = []

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,10 @@ Feeds = dict[str, np.ndarray]
 DEFAULT_INT_HIGH = 16
 
 
+#: The most elements one input tensor may have (8 GiB of float32): a typo, not a model.
+MAX_ELEMENTS = 1 << 31
+
+
 def parse_shape_overrides(items: Sequence[str]) -> dict[str, tuple[int, ...]]:
     """Parse ``--shape NAME=DxDxD`` options (NAME is an input or a symbolic dimension)."""
     out: dict[str, tuple[int, ...]] = {}
@@ -34,6 +39,13 @@ def parse_shape_overrides(items: Sequence[str]) -> dict[str, tuple[int, ...]]:
             raise ShapeError(f"bad --shape {item!r}: dimensions must be integers") from None
         if any(d <= 0 for d in shape):
             raise ShapeError(f"bad --shape {item!r}: dimensions must be positive")
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise ShapeError(
+                f"bad --shape {item!r}: {math.prod(shape):,} elements is more than "
+                f"{MAX_ELEMENTS:,} in one tensor"
+            )
+        if name.strip() in out:
+            raise ShapeError(f"--shape {name.strip()} is given twice")
         out[name.strip()] = shape
     return out
 
