@@ -104,7 +104,12 @@ def list_(
         print_json(docs)
         return
     if not docs:
-        console.print("no chips (run `edgewise catalog import`)")
+        filtered = kind is not None or origin is not None
+        console.print(
+            "no chip matches those filters"
+            if filtered and catalog.chips
+            else "no chips (run `edgewise catalog import`)"
+        )
         return
     from rich.table import Table
 

@@ -63,7 +63,10 @@ def list_cmd(
         print_json([e.to_dict() for e in events])
         return
     if not events:
-        console.print("no deployment events yet")
+        filtered = any(x is not None for x in (model, device, event))
+        console.print(
+            "no deployment event matches those filters" if filtered else "no deployment events yet"
+        )
         return
 
     def ms(x: float | None) -> str:

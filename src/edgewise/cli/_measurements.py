@@ -86,7 +86,12 @@ def list_(
             f"{lat['p99']:.4g}",
             "yes" if d["valid"] else "NO",
         )
-    console.print(table if docs else "no measurements stored yet: run `edgewise profile MODEL`")
+    empty = (
+        "no measurement matches those filters"
+        if model is not None or device is not None
+        else "no measurements stored yet: run `edgewise profile MODEL`"
+    )
+    console.print(table if docs else empty)
 
 
 @measurements_app.command("show")

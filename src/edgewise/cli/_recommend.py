@@ -35,13 +35,17 @@ def recommend_cmd(
         "latency", "--objective", help="Order within a fit tier: latency, power, cost, energy."
     ),
     confidence: float = typer.Option(0.9, "--confidence", help="Interval coverage (0.5-0.99)."),
-    top: int = typer.Option(15, "--top", help="Show at most this many chips (0: all)."),
+    top: int = typer.Option(15, "--top", min=0, help="Show at most this many chips (0: all)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Rank chips for a model: confident fits first, then uncertain ones, with why."""
     from edgewise.recommend import recommend
 
     names = [c.strip() for item in (chips or []) for c in item.split(",") if c.strip()]
+    if chips and not names:
+        from edgewise.errors import ConfigError
+
+        raise ConfigError("--chips names no chip")
     rec = recommend(
         query,
         slo_ms=slo_ms,

@@ -103,7 +103,7 @@ def serve(
         0.5, "--flush-interval", help="Seconds between batched store writes."
     ),
     threads: int | None = typer.Option(
-        None, "--threads", help="Threads per replica (default: its CPU count or 1)."
+        None, "--threads", min=1, help="Threads per replica (default: its CPU count or 1)."
     ),
     json_out: bool = JSON_OPTION,
 ) -> None:

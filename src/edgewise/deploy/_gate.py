@@ -165,6 +165,8 @@ def gate(
         lo, hi = quantile_ci(lat, q, confidence=confidence)
         source, mid, n = "measurement", m.id, len(lat)
         basis = f"measured {label} {est:.3f} ms, {confidence:.0%} CI [{lo:.3f}, {hi:.3f}] ms from {n} queries (measurement {mid})"
+        if not m.valid:  # still the latest evidence, but the reader should know
+            basis += "; LoadGen marked that run INVALID (see `edgewise measurements show`)"
     else:
         pred = predicted_latency(info.path, device=device, percentile=percentile)
         if pred is None:
