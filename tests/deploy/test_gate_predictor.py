@@ -7,8 +7,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edgewise.deploy import DOES_NOT_FIT, FITS, gate, predicted_latency
+from edgewise.deploy import DOES_NOT_FIT, FITS, UNCERTAIN, gate, predicted_latency
 from edgewise.store import Store
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+@pytest.fixture(scope="module")
+def nb201_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An NB201 network as an ONNX file: a user's model the predictor has seen the like of."""
+    import onnx
+
+    from edgewise.graph.builders import nasbench201
+
+    path = tmp_path_factory.mktemp("nb201") / "nb201.onnx"
+    onnx.save(nasbench201(ARCH), str(path))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +47,12 @@ def predictor_home(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 def test_gate_falls_back_to_the_predictor(
     predictor_home: Path,
-    model_path,
+    nb201_onnx: Path,
     monkeypatch: pytest.MonkeyPatch,
-    fresh_store: Store,  # type: ignore[no-untyped-def]
+    fresh_store: Store,
 ) -> None:
     monkeypatch.setenv("EDGEWISE_HOME", str(predictor_home))
-    model = model_path("cnn-small")
+    model = nb201_onnx
     est, lo, hi = predicted_latency(model, device="pixel3", percentile=99)  # type: ignore[misc]
     assert lo <= est <= hi and lo > 0
     fits = gate(model, device="pixel3", slo_ms=hi * 2, store=fresh_store)
@@ -57,18 +71,35 @@ def test_gate_falls_back_to_the_predictor(
     assert predicted_latency(model, device="raspi4", percentile=99) is None  # not a trained device
 
 
-def test_a_measured_gate_stores_the_prediction_beside_the_observation(
+def test_a_model_unlike_anything_trained_on_is_uncertain(
     predictor_home: Path,
     model_path,
     monkeypatch: pytest.MonkeyPatch,
     fresh_store: Store,  # type: ignore[no-untyped-def]
+) -> None:
+    """cnn-small shares no kernel with NB201: no interval, so the gate cannot say fits."""
+    from edgewise.predict import predict_model
+
+    monkeypatch.setenv("EDGEWISE_HOME", str(predictor_home))
+    pred = predict_model(str(model_path("cnn-small")), device="pixel3")
+    assert pred.unseen_kernel_share == 1.0 and not pred.calibrated
+    assert pred.interval90 == (0.0, float("inf"))
+    result = gate(model_path("cnn-small"), device="pixel3", slo_ms=1e6, store=fresh_store)
+    assert result.decision == UNCERTAIN and "no interval" in result.reason
+
+
+def test_a_measured_gate_stores_the_prediction_beside_the_observation(
+    predictor_home: Path,
+    nb201_onnx: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_store: Store,
 ) -> None:
     """Measured on a device the predictor knows: observed_ms is the measurement, and
     predicted_ms the predictor's estimate (the pair the predictor learns from)."""
     from edgewise.profile import ProfileSettings, profile_model, save_result
 
     monkeypatch.setenv("EDGEWISE_HOME", str(predictor_home))
-    model = model_path("cnn-small")
+    model = nb201_onnx
     settings = ProfileSettings(
         duration_s=0.2, min_queries=100, warmup=5, threads=1, device_name="pixel3", operator_runs=0
     )

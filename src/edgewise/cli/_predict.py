@@ -267,17 +267,20 @@ def predict_cmd(
         print_json(doc)
         return
     lo, hi = result.interval90
+    interval = (
+        f"90% interval {lo:.3f} - {hi:.3f} ms"
+        if result.calibrated
+        else "no interval: none of its kernels were in the training data, so this is a guess"
+    )
     console.print(
-        f"{result.device}: [bold]{result.latency_ms:.3f} ms[/] "
-        f"(90% interval {lo:.3f} - {hi:.3f} ms)",
-        highlight=False,
+        f"{result.device}: [bold]{result.latency_ms:.3f} ms[/] ({interval})", highlight=False
     )
     if not result.output_connected:
         err_console.print(
             "note: the output does not depend on the input (a disconnected "
             "graph, e.g. NB201 'none' paths)"
         )
-    if result.unseen_kernel_share > 0.2:
+    if result.calibrated and result.unseen_kernel_share > 0.2:
         err_console.print(
             f"warning: {result.unseen_kernel_share:.0%} of the kernels were never "
             "seen in training: this is an extrapolation"

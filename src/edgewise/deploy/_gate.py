@@ -190,6 +190,9 @@ def gate(
         basis = (
             f"no measurement on {device}; predicted {est:.3f} ms, 90% interval "
             f"[{lo:.3f}, {hi:.3f}] ms (the predictor's typical latency; {label} not modelled)"
+            if math.isfinite(hi)
+            else f"no measurement on {device}, and the predictor has seen none of this "
+            f"model's kernels: no interval (its {est:.3f} ms is a guess)"
         )
     decision = decide(lo_ms=lo, hi_ms=hi, slo_ms=slo_ms)
     why = {

@@ -103,9 +103,14 @@ def demo_section(*, workdir: Path, store: Store, n_train: int = 300, n_test: int
         cnn = write_example("cnn-small", workdir / "models")
         foreign = predict_model(str(cnn), device=devices[0], predictor=est)
         lines.append(
-            f"{cnn.name} on {devices[0]}: {foreign.latency_ms:.2f} ms; "
-            f"{foreign.unseen_kernel_share:.0%} of its kernels were never seen in training, "
-            "so this is an extrapolation (train on similar graphs to trust it)."
+            f"{cnn.name} on {devices[0]}: {foreign.unseen_kernel_share:.0%} of its kernels "
+            "were never seen in training, so "
+            + (
+                f"{foreign.latency_ms:.2f} ms is an extrapolation"
+                if foreign.calibrated
+                else "the predictor gives no interval (its point estimate is a guess)"
+            )
+            + " (train on similar graphs to trust it)."
         )
     except Exception as exc:  # the zoo is another capability; report, don't fail
         lines.append(f"could not predict the bundled CNN: {exc}")

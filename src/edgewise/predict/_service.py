@@ -7,6 +7,7 @@ Prediction(model=..., device='pixel3', latency_ms=..., interval90=(..., ...), ..
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,7 +33,10 @@ class Prediction:
     ``alpha=0.1``; the field keeps its name for other alphas, see ``alpha``).
     ``output_connected`` is False for graphs whose output does not depend on the input
     (e.g. NB201 ``none`` paths); ``unseen_kernel_share`` is the fraction of live kernels
-    whose configuration the predictor never trained on (extrapolation warning).
+    whose configuration the predictor never trained on (extrapolation warning). When it
+    is 1 the predictor knows nothing about the model: ``calibrated`` is False and the
+    interval is ``(0, inf)`` (the point estimate is the boosters' fallback, the same for
+    every such model), so a gate on it says "uncertain" instead of trusting a guess.
     """
 
     model: str
@@ -43,6 +47,7 @@ class Prediction:
     unseen_kernel_share: float
     predictor: str
     alpha: float = 0.1
+    calibrated: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +57,7 @@ class Prediction:
             "interval90": list(self.interval90),
             "output_connected": self.output_connected,
             "unseen_kernel_share": self.unseen_kernel_share,
+            "calibrated": self.calibrated,
             "predictor": self.predictor,
             "alpha": self.alpha,
         }
@@ -135,13 +141,20 @@ def predict_model(
     log_pred, _, connected = est._log_predict([(model, device)], batch=batch)
     q = est.interval_half_width(device, alpha=alpha, disconnected=not bool(connected[0]))
     mid = float(np.exp(log_pred[0]))
+    unseen = float(est.vocab_.unseen_share(batch.signatures)[0])
+    calibrated = unseen < 1.0
     return Prediction(
         model=model,
         device=device,
         latency_ms=mid,
-        interval90=(float(np.exp(log_pred[0] - q)), float(np.exp(log_pred[0] + q))),
+        interval90=(
+            (float(np.exp(log_pred[0] - q)), float(np.exp(log_pred[0] + q)))
+            if calibrated
+            else (0.0, math.inf)
+        ),
         output_connected=bool(connected[0]),
-        unseen_kernel_share=float(est.vocab_.unseen_share(batch.signatures)[0]),
+        unseen_kernel_share=unseen,
+        calibrated=calibrated,
         predictor=str(
             path
             if path is not None
