@@ -358,7 +358,11 @@ def test_a_stopped_recorder_neither_slows_the_candidate_nor_drops(
         production=str(prod),
         candidates=(str(cand),),
         port=0,
-        queue_size=4,
+        # Far below the >= 50 requests sent while the recorder is stopped, so a queue the
+        # stopped recorder backed up would drop most of them; not so tight that a candidate
+        # preempted for a moment on a busy 2-core machine drops a few (4 once dropped 3 of
+        # 744 while another job ran).
+        queue_size=16,
         warmup=0,
         look_every=100_000,
         candidate_timeout_ms=10_000,
