@@ -67,6 +67,22 @@ def test_recommend_errors(app: Any) -> None:
     assert onnx.status_code == 400
 
 
+def test_recommend_never_opens_a_path_and_nan_is_a_422(app: Any, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A benchmark is a name: an existing file is as unknown as a missing one (no oracle)."""
+    there = tmp_path / "model"
+    there.write_bytes(b"not a model")
+    for name in (str(there), str(tmp_path / "missing"), "/etc/passwd"):
+        r = _call(app, "POST", "/api/recommend", json={"benchmark": name, "slo_ms": 5})
+        assert r.status_code == 404 and "unknown benchmark" in r.json()["error"], r.text
+    long = _call(app, "POST", "/api/recommend", json={"benchmark": "x" * 100_000, "slo_ms": 5})
+    assert long.status_code == 422
+    body = '{"benchmark": "keyword_spotting", "slo_ms": NaN}'
+    nan = _call(
+        app, "POST", "/api/recommend", content=body, headers={"content-type": "application/json"}
+    )
+    assert nan.status_code == 422 and "slo_ms" in nan.json()["error"], nan.text
+
+
 def test_openapi_and_dashboard(app: Any) -> None:
     spec = _call(app, "GET", "/openapi.json").json()
     assert {"/api/recommend", "/api/chips"} <= set(spec["paths"])

@@ -33,3 +33,16 @@ def test_shape_mismatch_and_nan_never_agree() -> None:
     p = np.zeros((1, 3), np.float32)
     assert not Agreement.of([p], [np.zeros((1, 4), np.float32)]).agree
     assert not Agreement.of([p], [np.full((1, 3), np.nan, np.float32)]).agree
+
+
+def test_nan_where_production_has_nan_agrees() -> None:
+    """A client that sends NaN makes both answers NaN: no fault of the candidate's."""
+    nan = np.array([[np.nan, 1.0, np.inf]], np.float32)
+    assert Agreement.of([nan], [nan.copy()]).agree  # identical bytes
+    close = np.array([[np.nan, 1.001, np.inf]], np.float32)
+    got = Agreement.of([nan], [close])
+    assert got.agree and got.max_abs_diff is not None and got.max_abs_diff < 0.01
+    assert not Agreement.of([nan], [np.array([[np.nan, 1.0, 5.0]], np.float32)]).agree
+    assert not Agreement.of(
+        [np.array([[0.0, 1.0]], np.float32)], [np.array([[np.nan, 1.0]], np.float32)]
+    ).agree

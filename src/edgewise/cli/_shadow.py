@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from edgewise.cli._app import JSON_OPTION, app, console, print_json
+from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
 
 shadow_app = typer.Typer(
     help="Shadow candidates on mirrored production traffic (OIP v2), judge, promote or roll back.",
@@ -210,6 +210,12 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
         f"{doc['requests']} requests, {doc['failed']} failed, {doc['rejected']} rejected",
         highlight=False,
     )
+    if doc.get("recorder_alive") is False:
+        err_console.print(
+            "[bold red]warning:[/] the shadow recorder has exited: nothing is paired, "
+            "recorded or judged any more (see the gateway's stderr); restart the gateway",
+            highlight=False,
+        )
     table = Table("candidate", "state", "paired", "censored", "dropped", "verdict", "reason")
     for c in doc["candidates"]:
         table.add_row(

@@ -142,8 +142,12 @@ def recommend(
     objective: str = "latency",
     confidence: float = 0.9,
     top: int | None = None,
+    files: bool = True,
 ) -> Recommendation:
     """Rank the catalog's chips for ``query`` (an MLPerf benchmark name or an ONNX file).
+
+    ``files=False`` reads ``query`` as a benchmark name only, never as a path (the HTTP
+    API: a caller must not make the server open its files, or learn which exist).
 
     Chips that meet the SLO with ``confidence`` come first, then the uncertain ones; each
     within its tier by ``objective``. Measured figures are the median of the catalog's
@@ -167,7 +171,7 @@ def recommend(
     notes: list[str] = []
     feats: ModelFeatures | None = None
     path = Path(str(query))
-    if path.suffix.lower() == ".onnx" or path.is_file():
+    if files and (path.suffix.lower() == ".onnx" or path.is_file()):
         feats = model_features(path)
         benchmark = feats.benchmark
     else:

@@ -10,9 +10,11 @@ Capabilities add routers with ``app.include_router(...)``; handlers reach the st
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from edgewise import __version__
@@ -55,9 +57,38 @@ def create_app(*, store: Store | None = None) -> FastAPI:
     async def _internal(_: Request, exc: EdgewiseError) -> JSONResponse:
         return JSONResponse(status_code=500, content=_error(exc))
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input, and a NaN there cannot be written as
+        # JSON (a 500); keep its detail, with every value made JSON-safe.
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+        return JSONResponse(
+            status_code=422,
+            content={
+                "error": message,
+                "type": "RequestValidationError",
+                "detail": _safe(exc.errors()),
+            },
+        )
+
     app.include_router(recommend_router)
     app.include_router(dashboard_router)
     return app
+
+
+def _safe(obj: Any) -> Any:
+    """JSON-safe: non-finite floats and other odd values become strings."""
+    if isinstance(obj, dict):
+        return {str(k): _safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    return str(obj)
 
 
 def _error(exc: Exception, **extra: Any) -> dict[str, Any]:

@@ -28,7 +28,9 @@ def get_catalog(request: Request, store: Annotated[Store, Depends(get_store)]) -
 class RecommendRequest(BaseModel):
     """A recommendation query (the same options as ``edgewise recommend``)."""
 
-    benchmark: str = Field(..., description="MLPerf benchmark name, e.g. resnet50")
+    benchmark: str = Field(
+        ..., min_length=1, max_length=200, description="MLPerf benchmark name, e.g. resnet50"
+    )
     slo_ms: float = Field(..., gt=0, description="Latency SLO in milliseconds")
     percentile: Literal[50, 90, 99] | None = None
     scenario: str | None = None
@@ -120,6 +122,7 @@ def post_recommend(
         objective=body.objective,
         confidence=body.confidence,
         top=body.top,
+        files=False,  # a name only: the server never opens a path a caller sends
     )
     doc = _finite(rec.to_dict())
     if not rec.fits:

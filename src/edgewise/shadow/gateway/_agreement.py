@@ -26,8 +26,10 @@ class Agreement:
     element; ``cosine`` similarity of the flattened outputs; ``top1_agree`` compares
     the arg-max of the first output whose last axis has 2+ float scores (None when
     no output looks like a classifier's). ``agree`` is ``top1_agree`` when defined,
-    else ``rel_diff <= rel_tol``. Outputs of different shapes, or non-finite
-    candidate values, never agree.
+    else ``rel_diff <= rel_tol``. Outputs of different shapes never agree. A non-finite
+    value agrees only where production has the same one: a request whose input makes
+    both answers NaN (a client can send NaN) is not the candidate's fault, and must not
+    let any client fail a candidate that answers exactly like production.
     """
 
     max_abs_diff: float | None
@@ -55,13 +57,16 @@ class Agreement:
             for p, c in zip(production, candidate, strict=True)
         ):  # identical answers (the common case): no arithmetic needed
             top1 = next((True for p in production if _scores(p)), None)
-            finite = all(np.isfinite(p).all() for p in production if p.dtype.kind == "f")
             any_nonzero = any(p.any() for p in production)
-            return cls(0.0, 0.0, top1, 1.0 if any_nonzero else None, bool(finite))
+            return cls(0.0, 0.0, top1, 1.0 if any_nonzero else None, True)
         p = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in production])
         c = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in candidate])
-        if not np.isfinite(c).all():
-            return cls(None, None, False, None, False)
+        finite = np.isfinite(p) & np.isfinite(c)
+        if not finite.all():
+            same = (p == c) | (np.isnan(p) & np.isnan(c))
+            if not (finite | same).all():  # non-finite where production is not (or differs)
+                return cls(None, None, False, None, False)
+            p, c = p[finite], c[finite]
         diff = float(np.max(np.abs(p - c))) if p.size else 0.0
         scale = float(np.max(np.abs(p))) if p.size else 0.0
         rel = diff / scale if scale > 0 else (0.0 if diff == 0 else math.inf)

@@ -48,4 +48,6 @@ def check_bearer(header: str | None, token: str) -> bool:
     if not header:
         return False
     scheme, _, value = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token)
+    # compare bytes: compare_digest refuses non-ASCII str (a 500 for any such header)
+    given = value.strip().encode("utf-8", "surrogateescape")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given, token.encode())

@@ -637,6 +637,9 @@ class ShadowGateway:
             "mirror_percent": self.config.mirror_percent,
             "auto": self.config.auto,
             "records_written": self.recorder.written if self.recorder else 0,
+            # None when there is nothing to pair; False when the recorder died: no more
+            # pairs, records or verdicts until the gateway restarts
+            "recorder_alive": self.recorder.alive if self.recorder else None,
             "candidates": out_c,
             "baseline": self._baseline_status(),
             "events": list(self.events),

@@ -153,11 +153,18 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
                 "this endpoint needs 'Authorization: Bearer <token>' (see docs/shadow.md)", 401
             )
         raw = await request.body()
+        shape = 'body must be empty (the only candidate) or JSON like {"candidate": "name"}'
         try:
             doc = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError:
-            return _error('body must be JSON like {"candidate": "name"}', 400)
-        candidate = doc.get("candidate") if isinstance(doc, dict) else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error(shape, 400)
+        # Anything else is refused, never read as "the only candidate": a typo must not
+        # promote or roll back.
+        if not isinstance(doc, dict) or set(doc) - {"candidate"}:
+            return _error(shape, 400)
+        candidate = doc.get("candidate")
+        if candidate is not None and not (isinstance(candidate, str) and candidate):
+            return _error(f"candidate must be a name, got {candidate!r:.80}", 400)
         try:
             fn = gateway.promote if action == "promote" else gateway.rollback
             event = await fn(candidate, by="manual")
@@ -259,7 +266,11 @@ class FastInfer:
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         hl = headers.get(HEADER_LENGTH.encode())
-        out, out_headers = await gw.infer(body, header_length=None if hl is None else hl.decode())
+        try:
+            header_length = None if hl is None else hl.decode("ascii")
+        except UnicodeDecodeError:
+            raise OipError(f"{HEADER_LENGTH} must be a number of bytes") from None
+        out, out_headers = await gw.infer(body, header_length=header_length)
         return out, out_headers, 200
 
 

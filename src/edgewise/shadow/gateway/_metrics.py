@@ -56,6 +56,13 @@ def render_metrics(gateway: ShadowGateway) -> str:
         "Paired records written to the store.",
         [(base, status["records_written"])],
     )
+    if status["recorder_alive"] is not None:
+        series(
+            "edgewise_shadow_recorder_up",
+            "gauge",
+            "1 while the recorder (pairing, judge, store writes) runs; 0 once it has exited.",
+            [(base, float(status["recorder_alive"]))],
+        )
     lat = np.fromiter(gateway._latencies, dtype=np.float64)
     rows = []
     for q in (0.5, 0.9, 0.99):

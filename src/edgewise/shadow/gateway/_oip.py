@@ -190,7 +190,7 @@ def _load_request(raw: bytes | memoryview) -> Any:
         return _loads(raw)
     try:
         doc = _parse(raw)
-    except ValueError:  # orjson decides (it also reads integers past 64 bits, as floats)
+    except (ValueError, RuntimeError):  # orjson decides (depth, integers past 64 bits...)
         return _loads(raw)
     if not isinstance(doc, simdjson.Object):
         return _py(doc)
@@ -245,10 +245,13 @@ def _json_tensor(
     values: Any, dtype: str, count: int, name: str, datatype: str, shape: tuple[int, ...]
 ) -> memoryview:
     """The bytes of an input given as JSON ``data``: simdjson's buffer, struct, or numpy."""
-    data = _buffer(values, dtype, count)
-    if data is not None:
-        return data
-    values = _py(values)
+    try:
+        data = _buffer(values, dtype, count)
+        if data is not None:
+            return data
+        values = _py(values)
+    except RuntimeError as exc:  # simdjson: a number it cannot hold, nesting too deep
+        raise OipError(f"input {name!r}: data is not {datatype}: {exc}") from None
     packed = _pack_flat(values, dtype, count)
     if packed is not None:
         return packed
@@ -343,7 +346,7 @@ def parse_infer_request(
         if name in tensors:
             raise OipError(f"input {name!r} given twice")
         datatype = item.get("datatype")
-        if datatype not in DATATYPES:
+        if not isinstance(datatype, str) or datatype not in DATATYPES:
             raise OipError(
                 f"input {name!r}: unsupported datatype {datatype!r} "
                 f"(supported: {', '.join(DATATYPES)})"

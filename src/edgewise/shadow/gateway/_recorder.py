@@ -540,7 +540,7 @@ def serve(control: socket.socket, workers: dict[int, socket.socket]) -> int:
             n_sent = sent.bit_count()
             lags = [LAG.unpack_from(body, pos + LAG.size * i)[0] for i in range(n_sent)]
             pos += LAG.size * n_sent
-            request_id = body[pos : pos + id_len].decode()
+            request_id = body[pos : pos + id_len].decode(errors="replace")
             reply = wire.decode_reply(body[pos + id_len :])
             core.production(
                 seq, sent=sent, down=down, lags=lags, request_id=request_id, reply=reply, now=now

@@ -156,7 +156,8 @@ class RecorderLink:
         reply: wire.Reply,
     ) -> None:
         """Production's answer to a request mirrored to the ``sent`` (and ``down``) slots."""
-        rid = request_id.encode()[:65535]
+        # The store keeps 200 characters of an id; cut by characters, never mid-UTF-8.
+        rid = request_id[:200].encode()
         head = PROD.pack(seq, sent, down, len(rid))
         lag_bytes = b"".join(LAG.pack(min(max(x, 0), 0xFFFFFFFF)) for x in lags)
         self._write(frame(KIND_PROD, head, lag_bytes, rid, wire.reply_body(reply)))
