@@ -86,7 +86,18 @@ def test_recommend_never_opens_a_path_and_nan_is_a_422(app: Any, tmp_path) -> No
 def test_openapi_and_dashboard(app: Any) -> None:
     spec = _call(app, "GET", "/openapi.json").json()
     assert {"/api/recommend", "/api/chips"} <= set(spec["paths"])
-    assert _call(app, "GET", "/docs").status_code == 200
+    docs = _call(app, "GET", "/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # no network at runtime: every script and stylesheet the page loads is served here
+    import re
+
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for a in assets:
+        assert _call(app, "GET", a).status_code == 200, a
+    redoc = _call(app, "GET", "/redoc")
+    assert redoc.status_code == 200
+    assert all(a.startswith("/") for a in re.findall(r'src="([^"]+)"', redoc.text))
     page = _call(app, "GET", "/")
     assert page.status_code == 200 and "/api/recommend" in page.text
     js = _call(app, "GET", "/static/plotly.min.js")

@@ -73,3 +73,25 @@ def test_dashboard_draws_the_ranking(server: str) -> None:
             assert expected["best"]["chip"] in page.locator("#status").inner_text()
         finally:
             browser.close()
+
+
+def test_api_docs_render_offline(server: str) -> None:
+    """/docs draws Swagger UI from local assets: every request the page makes stays on
+    this server (no CDN), and the recommend operation is listed."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            page.goto(f"{server}/docs")
+            page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+            paths = page.locator(".opblock-summary-path").all_text_contents()
+            assert any("/api/recommend" in x for x in paths), paths
+            assert requested and all(u.startswith(server) for u in requested), requested
+        finally:
+            browser.close()

@@ -33,10 +33,14 @@ def get_store(request: Request) -> Store:
 
 def create_app(*, store: Store | None = None) -> FastAPI:
     """Build the app: the recommend API, the dashboard and OpenAPI docs at ``/docs``."""
+    from fastapi_offline import FastAPIOffline
+
     from edgewise.service._dashboard import router as dashboard_router
     from edgewise.service._recommend import router as recommend_router
 
-    app = FastAPI(
+    # FastAPI's /docs and /redoc load their scripts from a CDN; FastAPIOffline serves the
+    # same pages from assets in the package (no network at runtime).
+    app = FastAPIOffline(
         title="edgewise",
         version=__version__,
         description="Chip catalog and recommendations: latency of a model on many chips, "
