@@ -35,6 +35,11 @@ def test_chips(app: Any) -> None:
     assert one.status_code == 200 and one.json()["latency"]
     unknown = _call(app, "GET", "/api/chips/Cortex-M0 plus plus")
     assert unknown.status_code == 404 and "unknown chip" in unknown.json()["error"]
+    typo = _call(app, "GET", "/api/chips", params={"kind": "gpus"})
+    assert typo.status_code == 404 and typo.json()["suggestions"][0] == "gpu"
+    for method, url in (("GET", "/api/nope"), ("DELETE", "/api/chips")):
+        r = _call(app, method, url)  # the framework's 404/405 in the same error shape
+        assert r.status_code in (404, 405) and r.json()["error"], r.text
 
 
 def test_recommend(app: Any) -> None:

@@ -95,11 +95,7 @@ def list_(
     by_chip: dict[str, list[Any]] = defaultdict(list)
     for r in catalog.results:
         by_chip[r.chip].append(r)
-    docs = [
-        _chip_doc(c, by_chip[c.name])
-        for c in catalog.chips.values()
-        if (kind is None or c.kind == kind) and (origin is None or origin in c.origins)
-    ]
+    docs = [_chip_doc(c, by_chip[c.name]) for c in catalog.filter_chips(kind=kind, origin=origin)]
     if as_json:
         print_json(docs)
         return

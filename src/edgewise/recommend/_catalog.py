@@ -32,11 +32,13 @@ from edgewise.recommend._importers import (
     read_mlperf_inference,
     read_mlperf_tiny,
 )
-from edgewise.recommend._names import resolve
+from edgewise.recommend._names import CHIP_KINDS, resolve
 from edgewise.store import CatalogResultRecord, ChipRecord, Store
 
 #: Catalog sources, in import order.
 SOURCES = ("mlperf", "mlperf_tiny", "latency", "fleet")
+#: Where a chip's results came from (the ``latency`` source's are ``help``).
+ORIGINS = ("mlperf", "mlperf_tiny", "help", "fleet")
 
 #: Result metrics that are latencies (one matrix column family each).
 LATENCY_METRICS = ("latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_ms")
@@ -201,6 +203,19 @@ class Catalog:
 
     def benchmarks(self) -> list[str]:
         return sorted({r.benchmark for r in self.results})
+
+    def filter_chips(self, *, kind: str | None = None, origin: str | None = None) -> list[Any]:
+        """The chips of ``kind`` from ``origin`` (None: any); unknown values are errors,
+        so a typo does not look like an empty catalog."""
+        if kind is not None and kind not in CHIP_KINDS:
+            raise UnknownNameError("chip kind", kind, CHIP_KINDS)
+        if origin is not None and origin not in ORIGINS:
+            raise UnknownNameError("origin", origin, ORIGINS)
+        return [
+            c
+            for c in self.chips.values()
+            if (kind is None or c.kind == kind) and (origin is None or origin in c.origins)
+        ]
 
     def resolve_chip(self, name: str) -> str:
         aliases = {a: c.name for c in self.chips.values() for a in c.aliases}

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edgewise import __version__
 from edgewise.errors import EdgewiseError, InputError, UnknownNameError
@@ -60,6 +61,15 @@ def create_app(*, store: Store | None = None) -> FastAPI:
     @app.exception_handler(EdgewiseError)
     async def _internal(_: Request, exc: EdgewiseError) -> JSONResponse:
         return JSONResponse(status_code=500, content=_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 404 for an unknown route, 405 for a wrong method: the same shape as ours
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"error": str(exc.detail), "type": "HTTPException", "detail": exc.detail},
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

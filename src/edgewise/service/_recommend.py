@@ -64,9 +64,7 @@ def list_chips(
     for r in catalog.results:
         counts[r.chip] = counts.get(r.chip, 0) + 1
     return [
-        _chip_doc(c, counts.get(c.name, 0))
-        for c in catalog.chips.values()
-        if (kind is None or c.kind == kind) and (origin is None or origin in c.origins)
+        _chip_doc(c, counts.get(c.name, 0)) for c in catalog.filter_chips(kind=kind, origin=origin)
     ]
 
 
