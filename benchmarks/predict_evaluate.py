@@ -31,7 +31,7 @@ from edgewise.predict import evaluate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "latency" / "help.csv.gz"
-GPU_PREFIXES = ("1080ti", "2080ti", "titan")
+GPU_PREFIXES = ("1080ti", "2080ti", "titan", "v100")
 WHOLE_MS = {"pixel2", "essential_ph_1", "samsung_a50", "samsung_s7"}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GPU = ("1080ti", "2080ti", "titan")
+GPU = ("1080ti", "2080ti", "titan", "v100")
 WHOLE_MS = {"pixel2", "essential_ph_1", "samsung_a50", "samsung_s7"}
 
 

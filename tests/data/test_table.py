@@ -26,7 +26,7 @@ def _frame(tmp_path: Path) -> pd.DataFrame:
         ("nasbench201", GOOD, "", "pixel3", 12.5),  # line 2: ok
         ("nasbench201", GOOD, "", "pixel3", 13.0),  # 3: duplicate of 2
         ("nasbench201", "|bogus~0|", "", "pixel3", 1.0),  # 4: bad arch
-        ("ofa_mbv3", "{}", "", "pixel3", 1.0),  # 5: unknown space
+        ("ofa_resnet", "{}", "", "pixel3", 1.0),  # 5: unknown space
         ("fbnet", FB, "", "pixel3", 0.0),  # 6: non-positive
         ("fbnet", FB, "", "pixel3", float("nan")),  # 7: not a number
         ("fbnet", FB, "", "", 3.0),  # 8: missing device

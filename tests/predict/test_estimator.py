@@ -234,3 +234,23 @@ def test_members_with_zero_weight_are_not_run_and_change_nothing(
     dm.pipelines[1:] = [Unrunnable() for _ in dm.pipelines[1:]]
     est.shared_.factors = Unrunnable().predict  # type: ignore[method-assign]
     np.testing.assert_array_equal(est._log_predict([(m, d) for m in models])[0], expected)
+
+
+def test_too_many_signatures_leave_out_the_additive_members(
+    split: tuple[pd.DataFrame, pd.DataFrame], xy, tiny, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A table whose kernel signatures barely repeat (OFA's vary with the resolution)
+    trains on the boosters and shared factors alone, and saves and loads like any."""
+    from edgewise.predict import _estimator, load_predictor
+
+    monkeypatch.setattr(_estimator, "MAX_ADDITIVE_SIGNATURES", 10)
+    x, y = xy(split[0])
+    est = LatencyPredictor(**tiny).fit(x, y)
+    assert est.skipped_pipelines_ and set(est.skipped_pipelines_) == {"kernel", "kernel_used"}
+    for dm in est.device_models_.values():
+        assert not {p.name for p in dm.pipelines} & {"kernel", "kernel_used"}
+    xt, yt = xy(split[1])
+    pred = est.predict(xt)
+    assert np.all(np.isfinite(pred)) and regression_metrics(yt, pred)["acc10"] > 0.5
+    est.save(tmp_path / "p.zip")
+    np.testing.assert_allclose(load_predictor(tmp_path / "p.zip").predict(xt), pred)

@@ -243,7 +243,9 @@ def train_cmd(
 
 @app.command("predict")
 def predict_cmd(
-    model: str = typer.Argument(..., help="ONNX file, nasbench201:<arch> or fbnet:<blocks>."),
+    model: str = typer.Argument(
+        ..., help="ONNX file, nasbench201:<arch>, fbnet:<blocks> or ofa_mbv3:<json>."
+    ),
     device: str = typer.Option(..., "--device", help="Target device (as named in training)."),
     predictor: Path | None = typer.Option(
         None, "--predictor", help="Predictor file (default: the one `predictor train` wrote)."

@@ -279,14 +279,14 @@ def _canonical_space(space: str) -> str:
 
 def _check_arch(space: str, arch: str) -> str | None:
     """None if ``arch`` builds in ``space``, else the reason."""
-    from edgewise.graph.builders import SPACES, parse_fbnet, parse_nasbench201
+    from edgewise.graph.builders import BUILDERS
 
-    if space not in SPACES.values():
-        return f"no builder for space {space!r} (supported: nasbench201, fbnet)"
+    if space not in BUILDERS:
+        return f"no builder for space {space!r} (supported: {', '.join(BUILDERS)})"
     if not arch:
         return "empty architecture string"
     try:
-        (parse_nasbench201 if space == "nasbench201" else parse_fbnet)(arch)
+        BUILDERS[space][1](arch)
     except EdgewiseError as exc:
         return str(exc)
     return None

@@ -29,6 +29,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from edgewise.errors import ConfigError, DataError, NotFittedError, UnknownNameError
 from edgewise.predict._featurize import FeatureBatch, SignatureVocab, shared_featurizer
 from edgewise.predict._pipelines import (
+    ADDITIVE,
+    MAX_ADDITIVE_SIGNATURES,
     PIPELINES,
     GbmParams,
     GbmPipeline,
@@ -245,10 +247,13 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
         self.device_models_: dict[str, DeviceModel] = {}
         min_rows = 2 * self.cv_folds
-        s_of = {n: self._sig(s, make_pipeline(n, params)) for n in self.pipelines}
+        wide = len(self.vocab_.names) > MAX_ADDITIVE_SIGNATURES
+        members = [n for n in self.pipelines if not (wide and n in ADDITIVE)]
+        self.skipped_pipelines_ = [n for n in self.pipelines if n not in members]
+        s_of = {n: self._sig(s, make_pipeline(n, params)) for n in members}
         for d in self.devices_:
             rows = np.flatnonzero((dev_arr == d) & main)
-            own = list(self.pipelines) if rows.size >= min_rows else []
+            own = list(members) if rows.size >= min_rows else []
             if not own and not use_shared:
                 raise DataError(
                     f"device {d!r} has {rows.size} usable rows; a predictor "

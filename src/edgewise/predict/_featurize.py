@@ -26,7 +26,7 @@ import numpy as np
 
 from edgewise.errors import ModelError
 from edgewise.graph import FEATURE_NAMES
-from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer, RawBatch
+from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer, OnnxSpaceFeaturizer, RawBatch
 from edgewise.graph._position import POSITION_NAMES
 from edgewise.graph.builders import split_spec
 
@@ -61,7 +61,8 @@ class ModelFeaturizer:
 
     def _space(self, space: str) -> Any:
         if space not in self._spaces:
-            self._spaces[space] = NB201Featurizer() if space == "nasbench201" else FBNetFeaturizer()
+            fast = {"nasbench201": NB201Featurizer, "fbnet": FBNetFeaturizer}.get(space)
+            self._spaces[space] = fast() if fast is not None else OnnxSpaceFeaturizer(space)
         return self._spaces[space]
 
     def _onnx_one(self, path: str, shapes: Mapping[str, Any] | None) -> _Row:
@@ -101,8 +102,8 @@ class ModelFeaturizer:
                 rows[i], sigs[i], places[i] = self._onnx_one(key, shapes)
             else:
                 raise ModelError(
-                    f"not a model: {key!r:.100} (use an ONNX path, nasbench201:<arch> "
-                    "or fbnet:<blocks>)"
+                    f"not a model: {key!r:.100} (use an ONNX path, nasbench201:<arch>, "
+                    "fbnet:<blocks> or ofa_mbv3:<json>)"
                 )
         for space, items in by_space.items():
             raw: RawBatch = self._space(space).batch([a for _, a in items])

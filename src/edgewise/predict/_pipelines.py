@@ -29,6 +29,13 @@ from typing import Any, cast
 import numpy as np
 
 PIPELINES = ("gbm", "gbm_l1", "kernel", "kernel_used")
+#: The members that cost each kernel signature (an exact NNLS over the signature columns).
+ADDITIVE = ("kernel", "kernel_used")
+#: Above this many distinct signatures the additive members are left out: the exact
+#: solver's dense system grows with the square, and a table with that many is one whose
+#: signatures barely repeat (OFA-MobileNetV3's change with the input resolution: ~4,800
+#: over 100 models), where costing each one separately cannot generalise anyway.
+MAX_ADDITIVE_SIGNATURES = 1500
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,16 @@ class OnnxWriter:
     def add(self, a: str, b: str, *, name: str) -> str:
         return self._node("Add", [a, b], self._shapes[a], name=name)
 
+    def hswish(self, x: str, *, name: str) -> str:
+        return self._node("HardSwish", [x], self._shapes[x], name=name)
+
+    def hsigmoid(self, x: str, *, name: str) -> str:
+        return self._node("HardSigmoid", [x], self._shapes[x], name=name, alpha=1.0 / 6)
+
+    def mul(self, a: str, b: str, *, name: str) -> str:
+        """``a * b`` with ``b`` broadcast (a squeeze-and-excite gate)."""
+        return self._node("Mul", [a, b], self._shapes[a], name=name)
+
     def mul_zero(self, x: str, *, name: str) -> str:
         """``x * 0``: what NAS-Bench-201's ``none`` op computes."""
         zero = self._const(("zero",), np.zeros((), dtype=np.float32))
