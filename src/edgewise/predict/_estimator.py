@@ -247,13 +247,19 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
         self.device_models_: dict[str, DeviceModel] = {}
         min_rows = 2 * self.cv_folds
-        wide = len(self.vocab_.names) > MAX_ADDITIVE_SIGNATURES
-        members = [n for n in self.pipelines if not (wide and n in ADDITIVE)]
-        self.skipped_pipelines_ = [n for n in self.pipelines if n not in members]
-        s_of = {n: self._sig(s, make_pipeline(n, params)) for n in members}
+        s_of = {n: self._sig(s, make_pipeline(n, params)) for n in self.pipelines}
+        self.skipped_pipelines_: dict[str, list[str]] = {}
         for d in self.devices_:
             rows = np.flatnonzero((dev_arr == d) & main)
-            own = list(members) if rows.size >= min_rows else []
+            own = list(self.pipelines) if rows.size >= min_rows else []
+            wide = [
+                n
+                for n in own
+                if n in ADDITIVE and _n_columns_used(s_of[n][rows]) > MAX_ADDITIVE_SIGNATURES
+            ]
+            if wide:
+                self.skipped_pipelines_[d] = wide
+                own = [n for n in own if n not in wide]
             if not own and not use_shared:
                 raise DataError(
                     f"device {d!r} has {rows.size} usable rows; a predictor "
@@ -575,3 +581,10 @@ def iter_devices(predictor: LatencyPredictor, names: Iterable[str] | None) -> li
         if d not in all_names:
             raise UnknownNameError("device", d, all_names)
     return out
+
+
+def _n_columns_used(s: Any) -> int:
+    """How many signature columns are non-zero in some row of ``s`` (sparse or dense)."""
+    if hasattr(s, "getnnz"):
+        return int(np.count_nonzero(s.getnnz(axis=0)))
+    return int(np.count_nonzero(np.any(np.asarray(s) != 0, axis=0)))

@@ -31,10 +31,10 @@ import numpy as np
 PIPELINES = ("gbm", "gbm_l1", "kernel", "kernel_used")
 #: The members that cost each kernel signature (an exact NNLS over the signature columns).
 ADDITIVE = ("kernel", "kernel_used")
-#: Above this many distinct signatures the additive members are left out: the exact
-#: solver's dense system grows with the square, and a table with that many is one whose
-#: signatures barely repeat (OFA-MobileNetV3's change with the input resolution: ~4,800
-#: over 100 models), where costing each one separately cannot generalise anyway.
+#: A device whose training models hold more distinct signatures than this gets no
+#: additive members: the exact solver's dense system grows with the square, and such a
+#: table is one whose signatures barely repeat (OFA-MobileNetV3's change with the input
+#: resolution: ~4,800 over 100 models), where costing each one apart cannot generalise.
 MAX_ADDITIVE_SIGNATURES = 1500
 
 
@@ -130,6 +130,12 @@ def nonnegative_ridge(
     """
     from scipy.optimize import nnls
 
+    used = np.flatnonzero(np.any(a != 0, axis=0))
+    if used.size < a.shape[1]:  # a column of zeros costs 0 at the optimum: solve without it
+        coef = np.zeros(a.shape[1])
+        sub_coef, intercept = nonnegative_ridge(a[:, used], y, alpha=alpha, weight=weight)
+        coef[used] = sub_coef
+        return coef, intercept
     n, p = a.shape
     root = np.ones(n) if weight is None else np.sqrt(weight)
     lhs = np.vstack(
