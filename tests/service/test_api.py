@@ -113,3 +113,11 @@ def test_empty_store_says_import() -> None:
     app = create_app(store=Store("sqlite://"))
     r = _call(app, "POST", "/api/recommend", json={"benchmark": "resnet50", "slo_ms": 1})
     assert r.status_code == 400 and "catalog import" in r.json()["error"]
+
+
+def test_oversized_bodies_are_refused(app: Any) -> None:
+    big = b'{"benchmark": "keyword_spotting", "slo_ms": 5, "pad": "' + b"x" * (2 << 20) + b'"}'
+    r = _call(
+        app, "POST", "/api/recommend", content=big, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413 and "over" in r.json()["error"]

@@ -89,7 +89,52 @@ def create_app(*, store: Store | None = None) -> FastAPI:
 
     app.include_router(recommend_router)
     app.include_router(dashboard_router)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
     return app
+
+
+#: The API's requests are small JSON documents; anything bigger is refused unread.
+MAX_BODY_BYTES = 1 << 20
+
+
+class _BodyLimit:
+    """413 (JSON) for a request body over ``limit`` bytes, declared or streamed."""
+
+    def __init__(self, app: Any, *, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        await JSONResponse(
+            status_code=413,
+            content={"error": f"request body over {self.limit} bytes", "type": "TooLarge"},
+        )({"type": "http"}, None, send)  # type: ignore[arg-type]
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def _safe(obj: Any) -> Any:
