@@ -72,7 +72,7 @@ def noise_strata_table(noise: dict) -> None:
 
 def main() -> None:
     noise = load("predict_noise_floor.json")
-    for space in ("nasbench201", "fbnet"):
+    for space in ("nasbench201", "fbnet", "ofa_mbv3"):
         for n in (900, 100):
             doc = load(f"predict_evaluate_{space}_{n}.json")
             if doc is None:
@@ -94,9 +94,9 @@ def main() -> None:
             ]
             cov = [d["coverage90"] for d in devs]
             print(
-                f"\nsummary: median acc10 GPU+FPGA+ASIC {np.median(gfa):.4f}; CPU/phone "
-                + ", ".join(f"{k} {v:.3f}" for k, v in cpu)
-                + f"; mean Spearman {doc['summary']['mean_spearman']:.4f} (non-whole-ms "
+                f"\nsummary: median acc10 GPU+FPGA+ASIC {np.median(gfa):.4f}; "
+                + ("CPU/phone " + ", ".join(f"{k} {v:.3f}" for k, v in cpu) + "; " if cpu else "")
+                + f"mean Spearman {doc['summary']['mean_spearman']:.4f} (non-whole-ms "
                 f"devices {np.mean([d['spearman'] for d in devs if d['device'] not in WHOLE_MS]):.4f})"
                 f"; coverage90 {min(cov):.3f}-{max(cov):.3f} (mean {np.mean(cov):.3f})"
             )
