@@ -83,6 +83,11 @@ BENCHES: list[Bench] = [  # in the order they run
     *_evaluate("nasbench201", 900),
     *_evaluate("nasbench201", 100),
     *_evaluate("fbnet", 900),
+    Bench(
+        "predict_evaluate_ofa_mbv3_900",
+        ("predict_evaluate.py", "--space", "ofa_mbv3", "--train-size", "900", "--seeds", "1"),
+        26,
+    ),
     *[
         Bench(
             f"predict_fewshot_{d}",
