@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/run_all.py --only judge_simulation,shadow_aa
     .venv/bin/python benchmarks/run_all.py --kserve-python /tmp/kserve-venv/bin/python
 
-`make bench` runs all of them, one after another (about 2.5 hours on the 2-core machine).
+`make bench` runs all of them, one after another (about 2.7 hours on the 2-core machine).
 Each script writes its own files under benchmarks/results/; this runner only sequences
 them and says which failed. shadow_serving.py compares with KServe, so it needs an
 interpreter with kserve installed (`--kserve-python`); without one it is skipped, and
