@@ -7,7 +7,6 @@ They import heavy libraries inside the command body, so ``edgewise --help`` is f
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from edgewise._json import json_safe
 from edgewise.errors import EdgewiseError, InputError
 
 
@@ -90,18 +90,7 @@ err_console = Console(stderr=True)
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON to stdout.")
 
 
-def _clean(obj: Any) -> Any:
-    """Make ``obj`` strict-JSON safe: non-finite floats become null."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def print_json(obj: Any) -> None:
     """Write ``obj`` as JSON to stdout (not through rich, so nothing is wrapped)."""
-    sys.stdout.write(json.dumps(_clean(obj), indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(json_safe(obj), indent=2, default=str) + "\n")
     sys.stdout.flush()

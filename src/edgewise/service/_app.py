@@ -10,15 +10,16 @@ Capabilities add routers with ``app.include_router(...)``; handlers reach the st
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edgewise import __version__
+from edgewise._json import json_safe
 from edgewise.errors import EdgewiseError, InputError, UnknownNameError
 from edgewise.store import Store
 
@@ -74,7 +75,7 @@ def create_app(*, store: Store | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own handler echoes the input, and a NaN there cannot be written as
-        # JSON (a 500); keep its detail, with every value made JSON-safe.
+        # JSON (a 500): the same detail (FastAPI's encoder), with non-finite numbers null.
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
@@ -83,7 +84,7 @@ def create_app(*, store: Store | None = None) -> FastAPI:
             content={
                 "error": message,
                 "type": "RequestValidationError",
-                "detail": _safe(exc.errors()),
+                "detail": json_safe(jsonable_encoder(exc.errors())),
             },
         )
 
@@ -135,19 +136,6 @@ class _BodyLimit:
 
 class _TooLarge(Exception):
     pass
-
-
-def _safe(obj: Any) -> Any:
-    """JSON-safe: non-finite floats and other odd values become strings."""
-    if isinstance(obj, dict):
-        return {str(k): _safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if obj is None or isinstance(obj, str | int | float | bool):
-        return obj
-    return str(obj)
 
 
 def _error(exc: Exception, **extra: Any) -> dict[str, Any]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from edgewise._json import json_safe
 from edgewise.service._app import get_store
 from edgewise.store import Store
 
@@ -122,19 +122,9 @@ def post_recommend(
         top=body.top,
         files=False,  # a name only: the server never opens a path a caller sends
     )
-    doc = _finite(rec.to_dict())
+    doc = json_safe(rec.to_dict())
     if not rec.fits:
         return JSONResponse(
             status_code=422, content={"error": rec.summary(), "recommendation": doc}
         )
     return JSONResponse(content=doc)
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj

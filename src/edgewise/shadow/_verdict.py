@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from edgewise._json import json_safe
+
 
 class Decision(StrEnum):
     """The four states of a shadow verdict.
@@ -187,17 +189,5 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (non-finite numbers become None)."""
-        out: dict[str, Any] = _json_safe(asdict(self))
+        out: dict[str, Any] = json_safe(asdict(self))
         return out
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, StrEnum):
-        return str(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from edgewise._json import json_safe
 from edgewise.errors import ConfigError, UnknownNameError
 from edgewise.runtime import TensorSpec, load_model_info
 from edgewise.shadow._verdict import Decision, Verdict
@@ -255,7 +256,7 @@ class ShadowGateway:
                     device=self.device,
                     production=prod.identity(),
                     candidates=[m.identity() for m in members],
-                    settings=_jsonable(cfg.to_dict()),
+                    settings=json_safe(cfg.to_dict()),
                 ),
             )
         link.init(
@@ -649,16 +650,6 @@ class ShadowGateway:
 
 def _finite(x: float | None) -> float | None:
     return x if x is not None and np.isfinite(x) else None
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 def _check_compatible(prod: _Member, cand: _Member) -> None:

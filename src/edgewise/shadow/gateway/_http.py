@@ -21,6 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from edgewise._json import json_safe
 from edgewise.errors import ConfigError, InputError, UnknownNameError
 from edgewise.shadow.gateway._auth import check_bearer
 from edgewise.shadow.gateway._gateway import ShadowGateway
@@ -145,7 +146,7 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
 
     @app.get("/shadow/status")
     async def status() -> JSONResponse:
-        return JSONResponse(_clean(gateway.status()))
+        return JSONResponse(json_safe(gateway.status()))
 
     async def _act(request: Request, action: str) -> Response:
         if not check_bearer(request.headers.get("authorization"), token):
@@ -172,7 +173,7 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
             return _error(str(exc), 404)
         except (ConfigError, InputError) as exc:
             return _error(str(exc), 409)
-        return JSONResponse(_clean(event))
+        return JSONResponse(json_safe(event))
 
     @app.post("/shadow/promote")
     async def promote(request: Request) -> Response:
@@ -272,15 +273,3 @@ class FastInfer:
             raise OipError(f"{HEADER_LENGTH} must be a number of bytes") from None
         out, out_headers = await gw.infer(body, header_length=header_length)
         return out, out_headers, 200
-
-
-def _clean(obj: Any) -> Any:
-    import math
-
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
