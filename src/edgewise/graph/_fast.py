@@ -594,35 +594,3 @@ class FBNetFeaturizer:
             out.update(self._skeleton[2])
             sigs.append(out)
         return RawBatch(features=feats, signatures=sigs, positions=positions)
-
-
-class OnnxSpaceFeaturizer:
-    """A space without a fast path: each architecture is built as ONNX and read by the IR.
-
-    The same features as the fast paths (which tests compare against this route), at
-    the ONNX path's speed (a few graphs per second); OFA-MobileNetV3 goes this way.
-    """
-
-    def __init__(self, space: str, **builder_kwargs: Any) -> None:
-        from edgewise.graph.builders import BUILDERS
-
-        self.space = space
-        self._build = BUILDERS[space][0]
-        self._kwargs = builder_kwargs
-
-    def batch(self, archs: Sequence[str]) -> RawBatch:
-        from edgewise.graph import FEATURE_NAMES, graph_features, kernel_signatures
-        from edgewise.graph._features import graph_positions
-
-        rows, sigs, places = [], [], []
-        for arch in archs:
-            g = load_graph(self._build(arch, **self._kwargs))
-            feats = graph_features(g)
-            rows.append([feats[n] for n in FEATURE_NAMES])
-            sigs.append(kernel_signatures(g))
-            places.append(graph_positions(g))
-        return RawBatch(
-            features=np.asarray(rows, dtype=np.float64).reshape(len(archs), len(FEATURE_NAMES)),
-            signatures=sigs,
-            positions=np.asarray(places, dtype=np.float64).reshape(len(archs), -1),
-        )

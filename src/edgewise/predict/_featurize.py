@@ -26,7 +26,7 @@ import numpy as np
 
 from edgewise.errors import ModelError
 from edgewise.graph import FEATURE_NAMES
-from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer, OnnxSpaceFeaturizer, RawBatch
+from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer, RawBatch
 from edgewise.graph._position import POSITION_NAMES
 from edgewise.graph.builders import split_spec
 
@@ -66,8 +66,7 @@ class ModelFeaturizer:
         return self._spaces[space]
 
     def _onnx_one(self, path: str, shapes: Mapping[str, Any] | None) -> _Row:
-        from edgewise.graph import graph_features, kernel_signatures, load_graph
-        from edgewise.graph._features import graph_positions
+        from edgewise.graph import load_graph
 
         p = Path(path)
         if not p.is_file():
@@ -75,9 +74,7 @@ class ModelFeaturizer:
         key = (str(p.resolve()), p.stat().st_mtime)
         if shapes is None and key in self._onnx:
             return self._onnx[key]
-        g = load_graph(p, shapes=shapes)
-        row = np.array([graph_features(g)[n] for n in FEATURE_NAMES])
-        out = (row, kernel_signatures(g), graph_positions(g))
+        out = _graph_row(load_graph(p, shapes=shapes))
         if shapes is None:
             self._onnx[key] = out
         return out
@@ -134,6 +131,36 @@ class ModelFeaturizer:
 
 
 _Row = tuple[np.ndarray, Counter[str], np.ndarray]
+
+
+def _graph_row(g: Any) -> _Row:
+    """One graph's features, kernel signatures and position features (the IR route)."""
+    from edgewise.graph import graph_features, kernel_signatures
+    from edgewise.graph._features import graph_positions
+
+    feats = graph_features(g)
+    return np.array([feats[n] for n in FEATURE_NAMES]), kernel_signatures(g), graph_positions(g)
+
+
+class OnnxSpaceFeaturizer:
+    """A space without a fast path: each architecture is built as ONNX and read by the
+    IR, exactly as a user's ONNX file is, at the ONNX path's speed (a few graphs per
+    second); OFA-MobileNetV3 goes this way."""
+
+    def __init__(self, space: str) -> None:
+        from edgewise.graph.builders import BUILDERS
+
+        self._build = BUILDERS[space][0]
+
+    def batch(self, archs: Sequence[str]) -> RawBatch:
+        from edgewise.graph import load_graph
+
+        rows = [_graph_row(load_graph(self._build(a))) for a in archs]
+        return RawBatch(
+            features=np.array([r[0] for r in rows]).reshape(len(archs), len(FEATURE_NAMES)),
+            signatures=[r[1] for r in rows],
+            positions=np.array([r[2] for r in rows]).reshape(len(archs), len(POSITION_NAMES)),
+        )
 
 
 @lru_cache(maxsize=1)

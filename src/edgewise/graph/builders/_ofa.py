@@ -10,7 +10,7 @@ to 4 inverted-residual blocks with widths (24, 40, 80, 112, 160), first strides
 (h-swish) and a 1000-way classifier. ``ks`` and ``e`` list 20 blocks (4 per stage);
 stage ``i`` runs its first ``d[i]`` of them. ``r`` is the input resolution.
 
->>> arch = parse_ofa_mbv3('{"ks": [3]*20, "e": [3]*20, "d": [2]*5, "r": 128}'.replace("[3]*20", str([3] * 20)).replace("[2]*5", str([2] * 5)))
+>>> arch = parse_ofa_mbv3({"ks": [3] * 20, "e": [3] * 20, "d": [2] * 5, "r": 128})
 >>> arch.depths, arch.resolution
 ((2, 2, 2, 2, 2), 128)
 """
