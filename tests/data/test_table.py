@@ -118,3 +118,19 @@ def test_cli_import(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "rows left out" in res.stdout
     res = CliRunner().invoke(app, ["data", "import", str(tmp_path / "missing.csv")])
     assert res.exit_code == 2 and "not found" in res.stderr
+
+
+def test_strict_refuses_the_whole_file(tmp_path: Path, fresh_store: Store) -> None:
+    path = tmp_path / "t.csv"
+    _frame(tmp_path).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"8 of 12 rows .* nothing imported") as err:
+        import_table(path, store=fresh_store, strict=True)
+    assert "first: line 3" in str(err.value)  # the duplicate of line 2
+    assert fresh_store.latency_records() == []
+    res = CliRunner().invoke(app, ["data", "import", str(path), "--strict"])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert Store().latency_records() == []
+    clean = tmp_path / "clean.csv"
+    frame = _frame(tmp_path)
+    frame.iloc[[0, 7]].to_csv(clean, index=False)  # lines 2 and 9: both usable
+    assert import_table(clean, store=fresh_store, strict=True).rows_imported == 2

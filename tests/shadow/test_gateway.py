@@ -284,6 +284,14 @@ def test_unknown_model_is_404(served: tuple[ShadowServer, Store, Path]) -> None:
     assert res.status_code == 404 and res.json() == {"error": "Not Found"}
     res = httpx.get(f"{server.url}/v2/models/cnn-small/infer")
     assert res.status_code == 405 and "error" in res.json()
+    # it serves version 1 only: another version is refused before any work, not served
+    before = _sent(server)
+    res = httpx.post(f"{server.url}/v2/models/cnn-small/versions/7/infer", content=b"{}")
+    assert res.status_code == 404 and "no version '7'" in res.json()["error"]
+    assert _sent(server) == before
+    for path in ("/v2/models/cnn-small/versions/7", "/v2/models/cnn-small/versions/7/ready"):
+        assert httpx.get(server.url + path).status_code == 404
+    assert httpx.get(f"{server.url}/v2/models/cnn-small/versions/1").status_code == 200
 
 
 def test_metrics_are_prometheus_text(served: tuple[ShadowServer, Store, Path]) -> None:

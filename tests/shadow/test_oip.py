@@ -85,6 +85,11 @@ def _doc(**changes: object) -> bytes:
     return json.dumps({"inputs": [x, ids]}).encode()
 
 
+def _top(**fields: object) -> bytes:
+    """A valid request with top-level ``fields`` added."""
+    return json.dumps({**json.loads(_doc()), **fields}).encode()
+
+
 @pytest.mark.parametrize(
     ("body", "header", "needle"),
     [
@@ -111,6 +116,11 @@ def _doc(**changes: object) -> bytes:
         ),
         (_doc(), "999", "does not fit"),
         (_doc(parameters={"binary_data_size": 12}), None, "needs 16 bytes"),
+        # flags are JSON booleans: the string "false" must not turn binary output on
+        (_top(parameters={"binary_data_output": "false"}), None, "must be true or false"),
+        (_top(outputs=[{"name": "y", "parameters": {"binary_data": 1}}]), None, "true or false"),
+        (_top(outputs=[{"name": "y"}, {"name": "y"}]), None, "requested twice"),
+        (_top(outputs=[{"name": "y", "parameters": [1]}]), None, "must be an object"),
     ],
 )
 def test_malformed_requests_are_refused_with_a_reason(

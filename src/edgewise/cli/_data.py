@@ -22,6 +22,9 @@ def import_cmd(
         "--source",
         help="Source label for rows without a source column (default: the file name).",
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Import nothing (exit 2) if any row is unusable."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Validate a latency table and store its usable rows in one transaction."""
@@ -30,7 +33,7 @@ def import_cmd(
 
     store = Store()
     with err_console.status(f"importing {file.name}"):
-        report = import_table(file, store=store, source=source)
+        report = import_table(file, store=store, source=source, strict=strict)
     doc = report.to_dict()
     if as_json:
         print_json(doc)

@@ -46,13 +46,26 @@ class ImportReport:
         }
 
 
-def import_table(path: str | Path, *, store: Store, source: str | None = None) -> ImportReport:
-    """Validate ``path`` and write its usable rows to ``store`` (all or nothing)."""
+def import_table(
+    path: str | Path, *, store: Store, source: str | None = None, strict: bool = False
+) -> ImportReport:
+    """Validate ``path`` and write its usable rows to ``store`` (all or nothing).
+
+    With ``strict``, one unusable row refuses the whole file (DataError, nothing
+    written): for pipelines where a bad row means a broken export, not noise.
+    """
     table = LatencyTable.from_path(path, source=source)
     rows_read = len(table.frame) + len(table.problems)
+    counts = ", ".join(f"{k}: {v}" for k, v in table.problem_counts().items())
     if table.frame.empty:
-        counts = ", ".join(f"{k}: {v}" for k, v in table.problem_counts().items()) or "empty"
-        raise DataError(f"no usable rows in {Path(path).name} ({counts})")
+        raise DataError(f"no usable rows in {Path(path).name} ({counts or 'empty'})")
+    if strict and table.problems:
+        first = table.problems[0]
+        raise DataError(
+            f"{len(table.problems)} of {rows_read} rows in {Path(path).name} are unusable "
+            f"({counts}; first: line {first.line}: {first.detail}); nothing imported "
+            "(--strict)"
+        )
     imported = store.add_latency_records(table.to_records())
     return ImportReport(
         path=str(path),

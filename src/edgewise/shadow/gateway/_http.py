@@ -26,7 +26,7 @@ from edgewise.errors import ConfigError, InputError, UnknownNameError
 from edgewise.shadow.gateway._auth import check_bearer
 from edgewise.shadow.gateway._gateway import ShadowGateway
 from edgewise.shadow.gateway._metrics import render_metrics
-from edgewise.shadow.gateway._oip import HEADER_LENGTH, OipError, error_body
+from edgewise.shadow.gateway._oip import HEADER_LENGTH, MODEL_VERSION, OipError, error_body
 
 SERVER = {"name": "edgewise-shadow", "version": "1", "extensions": ["binary_tensor_data"]}
 
@@ -90,15 +90,12 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
         # unknown routes and wrong methods answer with the OIP error body too
         return _error(str(exc.detail), exc.status_code)
 
-    def _check_model(name: str) -> None:
-        if name != gateway.name:
-            raise OipError(
-                f"unknown model {name!r} (this gateway serves {gateway.name!r})", status=404
-            )
+    def _check_model(name: str, version: str | None = None) -> None:
+        check_model(gateway.name, name, version)
 
     async def infer(request: Request) -> Response:  # reached only if the fast path is bypassed
         try:
-            _check_model(request.path_params["name"])
+            _check_model(request.path_params["name"], request.path_params.get("version"))
             if request.headers.get("content-encoding") not in (None, "identity"):
                 raise OipError("compressed request bodies are not supported", status=415)
             body = await _read_body(request, limit)
@@ -127,16 +124,20 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
 
     @app.get("/v2/models/{name}")
     @app.get("/v2/models/{name}/versions/{version}")
-    async def metadata(name: str) -> Response:
-        if name != gateway.name:
-            return _error(f"unknown model {name!r} (this gateway serves {gateway.name!r})", 404)
+    async def metadata(name: str, version: str | None = None) -> Response:
+        try:
+            _check_model(name, version)
+        except OipError as exc:
+            return _error(str(exc), exc.status)
         return JSONResponse(gateway.metadata())
 
     @app.get("/v2/models/{name}/ready")
     @app.get("/v2/models/{name}/versions/{version}/ready")
-    async def model_ready(name: str) -> Response:
-        if name != gateway.name:
-            return _error(f"unknown model {name!r}", 404)
+    async def model_ready(name: str, version: str | None = None) -> Response:
+        try:
+            _check_model(name, version)
+        except OipError as exc:
+            return _error(str(exc), exc.status)
         ok = gateway.ready
         return JSONResponse({"name": name, "ready": ok}, status_code=200 if ok else 503)
 
@@ -186,18 +187,30 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
     return FastInfer(app, gateway)
 
 
-def _infer_model(path: str) -> str | None:
-    """The model name of an infer path (``/v2/models/NAME[/versions/V]/infer``), else None."""
+def check_model(served: str, name: str, version: str | None) -> None:
+    """404 unless ``name`` (and ``version``, when the path names one) is what is served."""
+    if name != served:
+        raise OipError(f"unknown model {name!r} (this gateway serves {served!r})", status=404)
+    if version not in (None, "", MODEL_VERSION):
+        raise OipError(
+            f"model {name!r} has no version {version!r:.40} (it serves version {MODEL_VERSION})",
+            status=404,
+        )
+
+
+def _infer_target(path: str) -> tuple[str, str | None] | None:
+    """``(model, version)`` of an infer path (``/v2/models/NAME[/versions/V]/infer``), else
+    None."""
     parts = path.split("/")
     if len(parts) == 5 and parts[1:3] == ["v2", "models"] and parts[4] == "infer":
-        return parts[3]
+        return parts[3], None
     if (
         len(parts) == 7
         and parts[1:3] == ["v2", "models"]
         and parts[4] == "versions"
         and parts[6] == "infer"
     ):
-        return parts[3]
+        return parts[3], parts[5]
     return None
 
 
@@ -213,15 +226,15 @@ class FastInfer:
         self.limit = gateway.config.max_body_bytes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        name = None
+        target = None
         if scope["type"] == "http" and scope["method"] == "POST":
-            name = _infer_model(scope["path"])
-        if name is None:
+            target = _infer_target(scope["path"])
+        if target is None:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
         try:
-            out, out_headers, status = await self._infer(name, headers, receive)
+            out, out_headers, status = await self._infer(target, headers, receive)
         except OipError as exc:
             out, out_headers, status = (
                 error_body(str(exc)),
@@ -234,11 +247,10 @@ class FastInfer:
         await send({"type": "http.response.body", "body": out})
 
     async def _infer(
-        self, name: str, headers: dict[bytes, bytes], receive: Any
+        self, target: tuple[str, str | None], headers: dict[bytes, bytes], receive: Any
     ) -> tuple[bytes, dict[str, str], int]:
         gw = self.gateway
-        if name != gw.name:
-            raise OipError(f"unknown model {name!r} (this gateway serves {gw.name!r})", status=404)
+        check_model(gw.name, *target)
         if headers.get(b"content-encoding", b"identity") != b"identity":
             raise OipError("compressed request bodies are not supported", status=415)
         declared = headers.get(b"content-length")

@@ -49,6 +49,9 @@ NUMPY_TO_OIP: dict[str, str] = {v: k for k, v in DATATYPES.items()}
 
 HEADER_LENGTH = "inference-header-content-length"
 
+#: The one version a gateway serves: the production model in place now.
+MODEL_VERSION = "1"
+
 
 class OipError(InputError):
     """A request the gateway refuses; ``status`` is the HTTP status to answer."""
@@ -302,6 +305,13 @@ def _dims(shape: Sequence[int | str]) -> list[int]:
     return [d if isinstance(d, int) else -1 for d in shape]
 
 
+def _flag(value: Any, what: str) -> bool:
+    """A JSON boolean parameter; a string such as ``"false"`` is refused, never read as true."""
+    if not isinstance(value, bool):
+        raise OipError(f"{what} must be true or false, got {value!r:.40}")
+    return value
+
+
 def parse_infer_request(
     body: bytes | bytearray | memoryview,
     *,
@@ -379,14 +389,14 @@ def parse_infer_request(
     missing = [n for n in specs if n not in tensors]
     if missing:
         raise OipError(f"missing input(s): {', '.join(missing)}")
-    binary_default = bool(params.get("binary_data_output", False))
+    binary_default = _flag(params.get("binary_data_output", False), "binary_data_output")
     wanted = doc.get("outputs")
     if wanted is None:
         requested = tuple(RequestedOutput(n, binary_default) for n in outputs)
     else:
         if not isinstance(wanted, list):
             raise OipError("'outputs' must be a list")
-        picked = []
+        picked: list[RequestedOutput] = []
         for j, out in enumerate(wanted):
             if not isinstance(out, dict) or not isinstance(out.get("name"), str):
                 raise OipError(f"outputs[{j}] needs a string 'name'")
@@ -394,13 +404,15 @@ def parse_infer_request(
                 raise OipError(
                     f"unknown output {out['name']!r} (model outputs: {', '.join(outputs)})"
                 )
+            if any(p.name == out["name"] for p in picked):
+                raise OipError(f"output {out['name']!r} is requested twice")
             oparams = out.get("parameters") or {}
-            binary_flag = (
-                oparams.get("binary_data", binary_default)
-                if isinstance(oparams, dict)
-                else binary_default
+            if not isinstance(oparams, dict):
+                raise OipError(f"outputs[{j}].parameters must be an object")
+            binary_flag = _flag(
+                oparams.get("binary_data", binary_default), f"outputs[{j}] binary_data"
             )
-            picked.append(RequestedOutput(out["name"], bool(binary_flag)))
+            picked.append(RequestedOutput(out["name"], binary_flag))
         requested = tuple(picked)
     rid = doc.get("id", "")
     return InferRequest(
@@ -416,7 +428,7 @@ def encode_infer_response(
     request_id: str,
     outputs: Sequence[TensorData],
     requested: Sequence[RequestedOutput],
-    model_version: str = "1",
+    model_version: str = MODEL_VERSION,
 ) -> tuple[bytes, dict[str, str]]:
     """The response body and headers for ``requested`` outputs (binary where asked)."""
     by_name = {o.name: o for o in outputs}
@@ -486,7 +498,7 @@ def model_metadata(
 
     return {
         "name": name,
-        "versions": ["1"],
+        "versions": [MODEL_VERSION],
         "platform": platform,
         "inputs": [spec(s) for s in inputs],
         "outputs": [spec(s) for s in outputs],
