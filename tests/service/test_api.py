@@ -121,3 +121,22 @@ def test_oversized_bodies_are_refused(app: Any) -> None:
         app, "POST", "/api/recommend", content=big, headers={"content-type": "application/json"}
     )
     assert r.status_code == 413 and "over" in r.json()["error"]
+
+    async def chunks() -> Any:  # no Content-Length: the limit is counted as it streams
+        for _ in range(3):
+            yield b"x" * (1 << 19)
+
+    r = _call(app, "POST", "/api/recommend", content=chunks())
+    assert r.status_code == 413 and "over 1048576 bytes" in r.json()["error"]
+
+
+def test_a_stalled_body_gets_408(tiny_store: Store) -> None:
+    async def stalls() -> Any:
+        yield b'{"benchmark": "keyword_spotting", '
+        await asyncio.sleep(30)  # the client stops sending
+        yield b"}"
+
+    app = create_app(store=tiny_store, body_timeout_s=0.3)
+    r = _call(app, "POST", "/api/recommend", content=stalls())
+    assert r.status_code == 408
+    assert r.json()["error"] == "request body not received within 0.3 s (34 bytes came)"

@@ -45,6 +45,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ShadowSer
         max_disagreement=0.05,
         flush_interval_s=0.1,
         max_body_bytes=1 << 20,
+        body_timeout_s=1.0,
     )
     with ShadowServer(config, store=store, token=TOKEN) as server:
         yield server, store, model
@@ -274,6 +275,33 @@ def test_malformed_requests_never_reach_a_worker(
     assert res.status_code == status
     assert needle in res.json()["error"]
     assert _sent(server) == before
+
+
+def test_a_stalled_body_gets_408_and_frees_the_request(
+    served: tuple[ShadowServer, Store, Path],
+) -> None:
+    """A client that declares 4 KiB, sends 11 bytes and stalls is answered after the body
+    timeout (1 s here, 30 s by default), and the gateway goes on serving."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    server, _, _ = served
+    before = _sent(server)
+    url = urlsplit(server.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v2/models/cnn-small/infer HTTP/1.1\r\nHost: x\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{"inputs": '
+        )
+        t0 = time.monotonic()
+        reply = sock.recv(65536).decode()
+        waited = time.monotonic() - t0
+    assert reply.startswith("HTTP/1.1 408"), reply[:200]
+    assert "not received within 1 s (11 bytes came)" in reply
+    assert 0.8 < waited < 8.0
+    assert _sent(server) == before
+    assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200
 
 
 def test_unknown_model_is_404(served: tuple[ShadowServer, Store, Path]) -> None:

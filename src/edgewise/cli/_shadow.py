@@ -99,6 +99,9 @@ def serve(
     max_body_mb: float = typer.Option(
         64.0, "--max-body-mb", help="Largest request body accepted (413 above)."
     ),
+    body_timeout: float = typer.Option(
+        30.0, "--body-timeout", help="Seconds a request body may take to arrive (408 after)."
+    ),
     flush_interval: float = typer.Option(
         0.5, "--flush-interval", help="Seconds between batched store writes."
     ),
@@ -155,6 +158,7 @@ def serve(
         candidate_timeout_ms=candidate_timeout_ms,
         queue_size=queue_size,
         max_body_bytes=int(max_body_mb * (1 << 20)),
+        body_timeout_s=body_timeout,
         flush_interval_s=flush_interval,
     )
     store = Store()

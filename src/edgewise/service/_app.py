@@ -10,6 +10,7 @@ Capabilities add routers with ``app.include_router(...)``; handlers reach the st
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,8 +34,9 @@ def get_store(request: Request) -> Store:
     return store
 
 
-def create_app(*, store: Store | None = None) -> FastAPI:
-    """Build the app: the recommend API, the dashboard and OpenAPI docs at ``/docs``."""
+def create_app(*, store: Store | None = None, body_timeout_s: float = 30.0) -> FastAPI:
+    """Build the app: the recommend API, the dashboard and OpenAPI docs at ``/docs``.
+    A request body still arriving ``body_timeout_s`` after the request began gets a 408."""
     from fastapi_offline import FastAPIOffline
 
     from edgewise.service._dashboard import router as dashboard_router
@@ -90,7 +92,7 @@ def create_app(*, store: Store | None = None) -> FastAPI:
 
     app.include_router(recommend_router)
     app.include_router(dashboard_router)
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout_s=body_timeout_s)
     return app
 
 
@@ -99,10 +101,12 @@ MAX_BODY_BYTES = 1 << 20
 
 
 class _BodyLimit:
-    """413 (JSON) for a request body over ``limit`` bytes, declared or streamed."""
+    """413 (JSON) for a request body over ``limit`` bytes, declared or streamed; 408 for
+    one that has not all arrived ``timeout_s`` after the request began (a stalled client
+    must not hold a request open for ever)."""
 
-    def __init__(self, app: Any, *, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, *, limit: int, timeout_s: float = 30.0) -> None:
+        self.app, self.limit, self.timeout_s = app, limit, timeout_s
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -110,32 +114,50 @@ class _BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+            await self._refuse(send, _TooLarge(self.limit))
             return
-        seen = 0
+        seen, complete = 0, False
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
 
         async def counted() -> Any:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:  # after the body, receive() waits for a disconnect: no deadline
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _SlowBody(self.timeout_s, seen) from None
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise _TooLarge
+                raise _TooLarge(self.limit)
+            complete = not message.get("more_body", False)
             return message
 
         try:
             await self.app(scope, counted, send)
-        except _TooLarge:
-            await self._refuse(send)
+        except (_TooLarge, _SlowBody) as exc:  # raised where no handler turned it into JSON
+            await self._refuse(send, exc)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Any, exc: StarletteHTTPException) -> None:
         await JSONResponse(
-            status_code=413,
-            content={"error": f"request body over {self.limit} bytes", "type": "TooLarge"},
+            status_code=exc.status_code,
+            content={"error": exc.detail, "type": type(exc).__name__.lstrip("_")},
         )({"type": "http"}, None, send)  # type: ignore[arg-type]
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    # An HTTPException, so FastAPI's body parsing passes it on (any other error there
+    # becomes a 400 "error parsing the body") and the app's handler answers in JSON.
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
+
+
+class _SlowBody(StarletteHTTPException):
+    def __init__(self, timeout_s: float, seen: int) -> None:
+        super().__init__(
+            408, f"request body not received within {timeout_s:g} s ({seen} bytes came)"
+        )
 
 
 def _error(exc: Exception, **extra: Any) -> dict[str, Any]:

@@ -66,6 +66,7 @@ class ShadowConfig:
     candidate_timeout_ms: float = 1000.0
     queue_size: int = 64
     max_body_bytes: int = 64 << 20
+    body_timeout_s: float = 30.0  # a body that has not fully arrived by then gets a 408
     flush_interval_s: float = 0.5
     rel_tol: float = 1e-2
     ratio_bounds: bool = True  # bounds on each quantile ratio in the reasons (~1 ms a look)
@@ -95,6 +96,7 @@ class ShadowConfig:
             ("--candidate-timeout-ms", self.candidate_timeout_ms, 1.0),
             ("--queue-size", self.queue_size, 1),
             ("--max-body-bytes", self.max_body_bytes, 1024),
+            ("--body-timeout", self.body_timeout_s, 0.1),
             ("--flush-interval", self.flush_interval_s, 0.01),
         ):
             if not value >= low:

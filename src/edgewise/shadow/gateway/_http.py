@@ -2,8 +2,8 @@
 
 Handlers are thin: they read the request, call :class:`ShadowGateway`, and turn
 ``OipError`` / ``InputError`` into a 4xx with an OIP error body ``{"error": ...}``.
-Bodies over ``max_body_bytes`` get a 413 before they are read, and a refused
-request never reaches a worker.
+Bodies over ``max_body_bytes`` get a 413 before they are read, a body still arriving
+after ``body_timeout_s`` a 408, and a refused request never reaches a worker.
 
 Routes: ``GET /v2``, ``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/{name}``,
 ``/v2/models/{name}/ready``, ``POST /v2/models/{name}[/versions/{v}]/infer``,
@@ -13,6 +13,7 @@ Routes: ``GET /v2``, ``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/{na
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,8 +36,15 @@ def _error(message: str, status: int) -> Response:
     return Response(error_body(message), status_code=status, media_type="application/json")
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def read_body(
+    headers: dict[bytes, bytes], receive: Any, *, limit: int, timeout_s: float
+) -> bytes:
+    """The request body from ASGI ``receive``: 415 if compressed, 413 over ``limit``
+    (before reading when the length is declared), 408 if it has not all arrived within
+    ``timeout_s`` (a stalled client must not hold a request open for ever)."""
+    if headers.get(b"content-encoding", b"identity") != b"identity":
+        raise OipError("compressed request bodies are not supported", status=415)
+    declared = headers.get(b"content-length")
     if declared is not None:
         try:
             size = int(declared)
@@ -46,14 +54,28 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise OipError(
                 f"request body of {size} bytes is over the {limit}-byte limit", status=413
             )
-        return await request.body()
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise OipError(f"request body is over the {limit}-byte limit", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise OipError("client disconnected", status=400)
+                chunk = message.get("body", b"")
+                if chunk:
+                    total += len(chunk)
+                    if total > limit:
+                        raise OipError(f"request body is over the {limit}-byte limit", status=413)
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise OipError(
+            f"request body not received within {timeout_s:g} s ({total} bytes came)",
+            status=408,
+        ) from None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = True) -> Any:
@@ -96,9 +118,12 @@ def create_app(gateway: ShadowGateway, *, token: str, manage_lifecycle: bool = T
     async def infer(request: Request) -> Response:  # reached only if the fast path is bypassed
         try:
             _check_model(request.path_params["name"], request.path_params.get("version"))
-            if request.headers.get("content-encoding") not in (None, "identity"):
-                raise OipError("compressed request bodies are not supported", status=415)
-            body = await _read_body(request, limit)
+            body = await read_body(
+                dict(request.scope["headers"]),
+                request.receive,
+                limit=limit,
+                timeout_s=gateway.config.body_timeout_s,
+            )
             out, headers = await gateway.infer(
                 body, header_length=request.headers.get(HEADER_LENGTH)
             )
@@ -251,33 +276,9 @@ class FastInfer:
     ) -> tuple[bytes, dict[str, str], int]:
         gw = self.gateway
         check_model(gw.name, *target)
-        if headers.get(b"content-encoding", b"identity") != b"identity":
-            raise OipError("compressed request bodies are not supported", status=415)
-        declared = headers.get(b"content-length")
-        if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                raise OipError(f"bad Content-Length {declared!r}") from None
-            if size > self.limit:
-                raise OipError(
-                    f"request body of {size} bytes is over the {self.limit}-byte limit", status=413
-                )
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise OipError("client disconnected", status=400)
-            chunk = message.get("body", b"")
-            if chunk:
-                total += len(chunk)
-                if total > self.limit:
-                    raise OipError(f"request body is over the {self.limit}-byte limit", status=413)
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        body = await read_body(
+            headers, receive, limit=self.limit, timeout_s=gw.config.body_timeout_s
+        )
         hl = headers.get(HEADER_LENGTH.encode())
         try:
             header_length = None if hl is None else hl.decode("ascii")
