@@ -143,6 +143,18 @@ def test_impossible_settings(overrides: dict, message: str, model_path) -> None:
         profile_model(model_path("mlp-tiny"), ProfileSettings(**{**FAST, **overrides}))
 
 
+def test_scenario_takes_mlperfs_spelling_too() -> None:
+    """``edgewise recommend`` and MLPerf results say SingleStream; profile accepts it."""
+    for spelled, ours in [
+        ("SingleStream", "single-stream"),
+        ("multi_stream", "multi-stream"),
+        ("Server", "server"),
+        ("OFFLINE", "offline"),
+    ]:
+        assert ProfileSettings(scenario=spelled).scenario == ours
+    assert ProfileSettings(scenario="burst").scenario == "burst"  # left for validate()
+
+
 def test_saved_result_round_trips(model_path, fresh_store) -> None:
     result = save_result(
         profile_model(model_path("mlp-tiny"), ProfileSettings(**FAST)), fresh_store

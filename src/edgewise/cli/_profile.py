@@ -88,7 +88,8 @@ def render_profile(doc: dict[str, Any]) -> None:
 def profile(
     model: Path = typer.Argument(..., help="An .onnx or .tflite model file."),
     scenario: str = typer.Option(
-        "single-stream", help="single-stream | multi-stream | server | offline."
+        "single-stream",
+        help="single-stream | multi-stream | server | offline (MLPerf's SingleStream... too).",
     ),
     duration: float = typer.Option(10.0, "--duration", help="Minimum run time in seconds."),
     min_queries: int = typer.Option(100, "--min-queries", help="Minimum number of queries."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import tempfile
 import threading
 import time
@@ -25,6 +26,14 @@ from edgewise.errors import ConfigError, RuntimeBackendError
 from edgewise.runtime import TimedRun
 
 SCENARIOS = ("single-stream", "multi-stream", "server", "offline")
+
+
+def scenario_name(name: str) -> str:
+    """Our spelling of a scenario from any other (``SingleStream``, as MLPerf results and
+    ``edgewise recommend`` write it, -> ``single-stream``); an unknown name comes back
+    unchanged, for the caller's error."""
+    key = re.sub(r"[\s_-]", "", name).lower()
+    return next((s for s in SCENARIOS if s.replace("-", "") == key), name)
 
 
 @dataclass(frozen=True)

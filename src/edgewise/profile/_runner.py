@@ -18,7 +18,13 @@ import numpy as np
 
 from edgewise.errors import ConfigError
 from edgewise.profile import _fingerprint as fp
-from edgewise.profile._loadgen import SCENARIOS, LoadGenRun, LoadGenSettings, run_loadgen
+from edgewise.profile._loadgen import (
+    SCENARIOS,
+    LoadGenRun,
+    LoadGenSettings,
+    run_loadgen,
+    scenario_name,
+)
 from edgewise.profile._result import ProfileResult
 from edgewise.runtime import (
     Backend,
@@ -70,6 +76,9 @@ class ProfileSettings:
     inputs_path: Path | None = None
     device_name: str | None = None
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scenario", scenario_name(self.scenario))
 
     def validate(self) -> None:
         """Reject impossible or contradictory options before anything runs."""
