@@ -63,3 +63,11 @@ def test_usage_errors_are_one_line_exit_2(args: list[str], needle: str) -> None:
     assert res.exit_code == 2, res.output
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], lines
+
+
+def test_version_matches_the_installed_package() -> None:
+    from importlib.metadata import version
+
+    for flag in ("--version", "-V"):
+        res = CliRunner().invoke(app, [flag])
+        assert res.exit_code == 0 and res.stdout == f"edgewise {version('edgewise')}\n"

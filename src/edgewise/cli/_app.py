@@ -83,6 +83,29 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from edgewise import __version__
+
+        sys.stdout.write(f"edgewise {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_show_version,
+        is_eager=True,
+        help="Print edgewise's version and exit.",
+    ),
+) -> None:
+    """Deploy on-device ML models with confidence: measure, predict, shadow, recommend."""
+
+
 #: Human output goes to stdout; progress and warnings to stderr.
 console = Console()
 err_console = Console(stderr=True)
