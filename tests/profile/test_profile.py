@@ -166,3 +166,58 @@ def test_saved_result_round_trips(model_path, fresh_store) -> None:
     assert "MLPerf Results Summary" in stored.loadgen_summary
     assert ":::MLLOG" in stored.loadgen_detail
     assert sum(stored.histogram["counts"]) == result.queries
+
+
+def test_ctrl_c_ends_a_long_profile_at_once_and_saves_nothing(model_path) -> None:
+    """LoadGen has no abort and runs to its minimum duration (30 s here); Ctrl-C must not
+    wait for it, must not crash the interpreter on the way out, and stores nothing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from edgewise.store import Store
+
+    cmd = [
+        str(Path(sys.executable).with_name("edgewise")),
+        *("profile", str(model_path("mlp-tiny")), "--duration", "30", "--threads", "1"),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)  # imports, warm-up and the latency estimate: LoadGen is running by now
+    assert proc.poll() is None
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    waited = time.monotonic() - t0
+    assert proc.returncode == 130, err[-2000:]  # not -6 (abort) or -11 (segfault)
+    assert err.strip().splitlines()[-1] == "interrupted"
+    assert waited < 10, f"Ctrl-C took {waited:.1f} s"
+    assert Store(os.environ["EDGEWISE_DB"]).list_measurements() == []
+
+
+def test_a_profile_after_an_interrupted_one_waits_for_loadgen(model_path) -> None:
+    """In one process (a notebook), the test abandoned by Ctrl-C still owns LoadGen until
+    its minimum duration; the next profile waits for it instead of colliding."""
+    import os
+    import signal
+    import threading
+
+    from edgewise.profile import _loadgen
+
+    def interrupt_once_loadgen_runs() -> None:
+        deadline = time.monotonic() + 60
+        while not _loadgen.busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt_once_loadgen_runs)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        profile_model(model_path("mlp-tiny"), ProfileSettings(**{**FAST, "duration_s": 6.0}))
+    timer.join()
+    assert _loadgen.busy()  # the abandoned test runs on
+    result = profile_model(model_path("mlp-tiny"), ProfileSettings(**FAST))
+    assert not _loadgen.busy()
+    assert result.valid and result.queries >= FAST["min_queries"]

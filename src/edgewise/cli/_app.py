@@ -7,9 +7,10 @@ They import heavy libraries inside the command body, so ``edgewise --help`` is f
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -25,6 +26,18 @@ def fail(message: str, *, exit_code: int) -> typer.Exit:
     first = message.strip().splitlines()[0] if message.strip() else "unknown error"
     err_console.print(f"[bold red]{label}:[/] {first}", highlight=False, soft_wrap=True)
     return typer.Exit(code=exit_code)
+
+
+def _exit(code: int) -> NoReturn:
+    loadgen = sys.modules.get("edgewise.profile._loadgen")
+    if loadgen is not None and loadgen.busy():
+        # A profile's test abandoned by Ctrl-C is still in LoadGen's C++ on a daemon
+        # thread (LoadGen has no abort): finalizing the interpreter under it aborts the
+        # process, so leave now. Nothing is stored before a profile ends.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 class _RootGroup(TyperGroup):
@@ -60,9 +73,10 @@ class _RootGroup(TyperGroup):
             code = exc.exit_code if exc.exit_code else 1
             raise SystemExit(fail(exc.format_message() + hint, exit_code=code).exit_code) from None
         except Abort:
+            rv = 130
+        if rv == 130:  # Ctrl-C (Typer turns KeyboardInterrupt into Exit(130))
             err_console.print("interrupted", highlight=False)
-            sys.exit(130)
-        sys.exit(rv if isinstance(rv, int) else 0)
+        _exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: Any) -> Any:
         try:

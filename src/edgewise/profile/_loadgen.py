@@ -203,6 +203,47 @@ class _Harness:
             t.join(timeout=10)
 
 
+#: Set when no LoadGen test is running (LoadGen is one per process).
+_idle = threading.Event()
+_idle.set()
+
+
+def busy() -> bool:
+    """Whether a LoadGen test (perhaps one abandoned by Ctrl-C) is still running."""
+    return not _idle.is_set()
+
+
+def _in_loadgen_thread(test: Callable[[], Any]) -> Any:
+    """``test()`` on its own thread, so that Ctrl-C reaches this one at once.
+
+    LoadGen's ``StartTest`` blocks in C++ until its minimum duration, whatever the SUT
+    does, and has no abort: a Ctrl-C would wait for it (minutes, on a long run). Here
+    the caller gets KeyboardInterrupt at once while the abandoned test answers its last
+    queries without inference; the CLI then exits (``os._exit``), and a caller in the
+    same process that starts another test first waits for it to end.
+    """
+    # An Event, not Thread.join: a join interrupted by Ctrl-C marks the thread stopped
+    # while it still runs (CPython's _wait_for_tstate_lock releases its lock).
+    _idle.wait()
+    _idle.clear()
+    out: dict[str, Any] = {}
+
+    def body() -> None:
+        try:
+            out["value"] = test()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            out["error"] = exc
+        finally:
+            _idle.set()
+
+    threading.Thread(target=body, name="edgewise-loadgen", daemon=True).start()
+    while not _idle.wait(0.2):  # wakes for signals: Ctrl-C raises here
+        pass
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def run_loadgen(
     runners: Sequence[TimedRun],
     settings: LoadGenSettings,
@@ -257,25 +298,35 @@ def run_loadgen(
         def issue(qs: list[Any]) -> None:
             harness.issue(qs, per_sample=per_sample)
 
-    sut = lg.ConstructSUT(issue, lambda: None)
-    qsl = lg.ConstructQSL(len(runners), len(runners), lambda _: None, lambda _: None)
-    with tempfile.TemporaryDirectory(prefix="edgewise-loadgen-") as tmp:
-        log_settings = lg.LogSettings()
-        log_settings.log_output.outdir = tmp
-        log_settings.log_output.copy_summary_to_stdout = False
-        log_settings.enable_trace = False
-        start = time.perf_counter()
-        try:
-            with _quiet_stdout():
-                lg.StartTestWithLogSettings(sut, qsl, ts, log_settings)
-        finally:
-            wall = time.perf_counter() - start
-            harness.stop()
-            lg.DestroyQSL(qsl)
-            lg.DestroySUT(sut)
-        summary = Path(tmp, "mlperf_log_summary.txt").read_text(errors="replace")
-        detail_text = Path(tmp, "mlperf_log_detail.txt").read_text(errors="replace")
-    if isinstance(harness.error, KeyboardInterrupt):  # Ctrl-C: nothing is saved
+    def test() -> tuple[str, str, float]:
+        sut = lg.ConstructSUT(issue, lambda: None)
+        qsl = lg.ConstructQSL(len(runners), len(runners), lambda _: None, lambda _: None)
+        with tempfile.TemporaryDirectory(prefix="edgewise-loadgen-") as tmp:
+            log_settings = lg.LogSettings()
+            log_settings.log_output.outdir = tmp
+            log_settings.log_output.copy_summary_to_stdout = False
+            log_settings.enable_trace = False
+            start = time.perf_counter()
+            try:
+                with _quiet_stdout():
+                    lg.StartTestWithLogSettings(sut, qsl, ts, log_settings)
+            finally:
+                wall = time.perf_counter() - start
+                harness.stop()
+                lg.DestroyQSL(qsl)
+                lg.DestroySUT(sut)
+            return (
+                Path(tmp, "mlperf_log_summary.txt").read_text(errors="replace"),
+                Path(tmp, "mlperf_log_detail.txt").read_text(errors="replace"),
+                wall,
+            )
+
+    try:
+        summary, detail_text, wall = _in_loadgen_thread(test)
+    except KeyboardInterrupt:  # Ctrl-C: nothing is saved
+        harness.error = harness.error or KeyboardInterrupt()  # LoadGen's queries end at once
+        raise
+    if isinstance(harness.error, KeyboardInterrupt):
         raise harness.error
     if harness.error is not None:
         raise RuntimeBackendError(
