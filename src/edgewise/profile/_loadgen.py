@@ -203,14 +203,13 @@ class _Harness:
             t.join(timeout=10)
 
 
-#: Set when no LoadGen test is running (LoadGen is one per process).
-_idle = threading.Event()
-_idle.set()
+#: Held while a LoadGen test runs (LoadGen is one per process); released by its thread.
+_loadgen_owner = threading.Lock()
 
 
 def busy() -> bool:
     """Whether a LoadGen test (perhaps one abandoned by Ctrl-C) is still running."""
-    return not _idle.is_set()
+    return _loadgen_owner.locked()
 
 
 def _in_loadgen_thread(test: Callable[[], Any]) -> Any:
@@ -222,11 +221,12 @@ def _in_loadgen_thread(test: Callable[[], Any]) -> Any:
     queries without inference; the CLI then exits (``os._exit``), and a caller in the
     same process that starts another test first waits for it to end.
     """
+    while not _loadgen_owner.acquire(timeout=0.2):  # another test (or its remains) runs
+        pass
+    out: dict[str, Any] = {}
     # An Event, not Thread.join: a join interrupted by Ctrl-C marks the thread stopped
     # while it still runs (CPython's _wait_for_tstate_lock releases its lock).
-    _idle.wait()
-    _idle.clear()
-    out: dict[str, Any] = {}
+    done = threading.Event()
 
     def body() -> None:
         try:
@@ -234,10 +234,15 @@ def _in_loadgen_thread(test: Callable[[], Any]) -> Any:
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             out["error"] = exc
         finally:
-            _idle.set()
+            done.set()
+            _loadgen_owner.release()
 
-    threading.Thread(target=body, name="edgewise-loadgen", daemon=True).start()
-    while not _idle.wait(0.2):  # wakes for signals: Ctrl-C raises here
+    try:
+        threading.Thread(target=body, name="edgewise-loadgen", daemon=True).start()
+    except BaseException:
+        _loadgen_owner.release()
+        raise
+    while not done.wait(0.2):  # wakes for signals: Ctrl-C raises here
         pass
     if "error" in out:
         raise out["error"]
