@@ -419,3 +419,40 @@ def test_a_stopped_recorder_neither_slows_the_candidate_nor_drops(
     assert len(pairs) == n and all(p.outcome == "ok" for p in pairs)
     slowest = max(p.candidate_ms or 0.0 for p in pairs)
     assert slowest < 0.25 * stopped_s * 1e3, f"the candidate stalled {slowest:.0f} ms"
+
+
+def test_a_starved_recorder_is_given_normal_priority(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
+    """A recorder that gets no CPU (SCHED_IDLE while other work keeps every CPU busy;
+    SIGSTOP here, to make it certain) would pair and judge nothing for as long as that
+    lasts. After 2 s of silence the gateway moves it to normal priority (nice 10), says so
+    in the status, and pairing goes on."""
+    prod = model_path("mlp-tiny")
+    cand = tmp_path / "cand.onnx"
+    cand.write_bytes(prod.read_bytes())
+    config = ShadowConfig(
+        production=str(prod), candidates=(str(cand),), port=0, flush_interval_s=0.1
+    )
+    x = np.zeros((1, 256), np.float32)
+    with ShadowServer(config, store=Store("sqlite://"), token="t") as server:
+        status = httpx.get(f"{server.url}/shadow/status").json()
+        assert status["recorder_priority"] == "idle"
+        recorder = server.gateway.recorder
+        assert recorder is not None and recorder.pid is not None
+        pid = recorder.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            assert wait_until(lambda: recorder.priority == "normal", timeout_s=10)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        assert {os.sched_getscheduler(t) for t in tids} == {os.SCHED_OTHER}
+        assert os.getpriority(os.PRIO_PROCESS, pid) == 10  # still below the replicas
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            for _ in range(20):
+                assert c.post("/v2/models/mlp-tiny/infer", json=_body(x)).status_code == 200
+        assert wait_until(
+            lambda: httpx.get(f"{server.url}/shadow/status").json()["candidates"][0]["paired"]
+            == 20,
+            timeout_s=20,
+        )
+        assert httpx.get(f"{server.url}/shadow/status").json()["recorder_priority"] == "normal"

@@ -641,6 +641,8 @@ class ShadowGateway:
             # None when there is nothing to pair; False when the recorder died: no more
             # pairs, records or verdicts until the gateway restarts
             "recorder_alive": self.recorder.alive if self.recorder else None,
+            # "idle" (SCHED_IDLE) until starved by busy CPUs, then "normal" (nice 10)
+            "recorder_priority": self.recorder.priority if self.recorder else None,
             "candidates": out_c,
             "baseline": self._baseline_status(),
             "events": list(self.events),

@@ -12,6 +12,7 @@ counters, verdicts and new looks come back a few times a second.
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import socket
 import subprocess
@@ -36,6 +37,9 @@ from edgewise.shadow.gateway._recorder import (
     _in_memory,
     frame,
 )
+
+#: Silence from the recorder (seconds; at least four flush intervals) read as starvation.
+STARVED_AFTER_S = 2.0
 
 _NO_COUNTS: dict[str, Any] = {"paired": 0, "censored": 0, "disagreements": 0, "outcomes": {}}
 
@@ -87,6 +91,11 @@ class RecorderLink:
         self._ready: asyncio.Future[None] | None = None
         self._writes: asyncio.Task[None] | None = None
         self._write_queue: list[tuple[list[Any], list[Any]]] = []
+        #: ``"idle"`` (SCHED_IDLE, as it starts) or ``"normal"`` once starved (see _watch).
+        self.priority = "idle"
+        self._heard = 0.0
+        self._starved_after_s = STARVED_AFTER_S
+        self._watchdog: asyncio.Task[None] | None = None
 
     async def spawn(self) -> None:
         """Start the process (it warms its imports while the workers load)."""
@@ -115,6 +124,34 @@ class RecorderLink:
         self.pid = self._proc.pid
         self._transport, _ = await loop.create_unix_connection(lambda: _Protocol(self), sock=ours)
         self.alive = True
+        self._heard = loop.time()
+        self._watchdog = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        """Give a starved recorder normal priority.
+
+        It runs ``SCHED_IDLE`` so that it never delays a replica (docs/shadow.md, "A/A");
+        but on CPUs that something else keeps busy, such a process gets almost no time
+        (weight 3 against 1024): nothing is paired or judged, and every copy is dropped
+        at the queue bound. It reports at least every flush interval, so a silence of
+        :data:`STARVED_AFTER_S` (or four flush intervals) means it is not running: it
+        then goes to ``SCHED_OTHER`` (still nice 10), for good, and says so.
+        """
+        loop = asyncio.get_running_loop()
+        while self.alive and self.priority == "idle":
+            await asyncio.sleep(0.25)
+            if self._ready is None or not self._ready.done():
+                continue  # starting up: wait_ready's own timeout covers it
+            silent = loop.time() - self._heard
+            if self.alive and silent > self._starved_after_s and self.pid is not None:
+                self.priority = "normal"
+                moved = _to_normal_priority(self.pid)
+                print(
+                    f"edgewise shadow: the recorder had no CPU for {silent:.1f} s (SCHED_IDLE "
+                    f"on busy CPUs); {'it now runs' if moved else 'could not move it to'} "
+                    "normal priority (nice 10)",
+                    file=sys.stderr,
+                )
 
     def init(
         self,
@@ -128,6 +165,7 @@ class RecorderLink:
         baseline: int | None = None,
     ) -> None:
         """Tell the recorder what to judge (against ``baseline``'s slot, if any) and where to write."""
+        self._starved_after_s = max(STARVED_AFTER_S, 4 * flush_interval_s)
         url = getattr(store, "url", None) if store is not None else None
         self.store, self.run_id = store, run_id
         self._ship = url is not None and _in_memory(str(url))
@@ -195,6 +233,7 @@ class RecorderLink:
             raise ConfigError("the shadow recorder exited (see stderr)")
 
     def _on_stats(self, stats: dict[str, Any]) -> None:
+        self._heard = asyncio.get_running_loop().time()
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(None)
         self.counts = stats["counts"]
@@ -236,6 +275,8 @@ class RecorderLink:
 
     def _on_lost(self) -> None:
         self.alive = False
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self._ready is not None and not self._ready.done():
             self._ready.set_result(None)  # wait_ready sees ``alive`` is False
         if self._final is not None and not self._final.done():
@@ -261,14 +302,29 @@ class RecorderLink:
                 proc.kill()
                 await asyncio.to_thread(proc.wait)
         self.alive = False
+        if self._watchdog is not None:
+            self._watchdog.cancel()
 
     def kill(self) -> None:
         """End the process now (a failed start)."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self._transport is not None:
             self._transport.close()
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+
+def _to_normal_priority(pid: int) -> bool:
+    """Every thread of ``pid`` to ``SCHED_OTHER`` (its nice value stays); False if refused."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        for tid in tids:
+            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 def check_slots(n: int) -> None:
