@@ -88,7 +88,7 @@ def _config(prod: Path, cands: tuple[str, ...], *, auto: bool) -> ShadowConfig:
     )
 
 
-def test_auto_promotes_a_pass_and_rolls_back_a_fail(
+def test_auto_promotes_a_pass_and_rolls_back_a_fail_and_the_run_reads_back(
     tmp_path: Path,
     model_path,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
@@ -126,6 +126,45 @@ def test_auto_promotes_a_pass_and_rolls_back_a_fail(
         assert e.source == "shadow" and e.run_id == gw.run_id and e.reason.startswith("auto ")
         assert e.observed_ms is not None and e.observed_ms > 0 and e.percentile == 50.0
     store.close()
+    _the_run_reads_back(tmp_path / "auto.db", gw.run_id, monkeypatch)
+
+
+def _the_run_reads_back(db: Path, run_id: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`shadow runs` and `shadow show` read the finished run back from the store."""
+    import pandas as pd
+
+    monkeypatch.setenv("EDGEWISE_DB", f"sqlite:///{db}")
+    res = CliRunner().invoke(app, ["shadow", "runs", "--json"])
+    assert res.exit_code == 0, res.stderr
+    (run,) = json.loads(res.stdout)
+    assert run["id"] == run_id and run["device"] == "test-edge" and run["pairs"] > 0
+    assert run["verdicts"] == {"same": "PASS", "slow": "FAIL"}
+    out = db.parent / "pairs.parquet"
+    page = db.parent / "run.html"
+    res = CliRunner().invoke(
+        app, ["shadow", "show", str(run_id), "--json", "--pairs", str(out), "--html", str(page)]
+    )
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    cands = {c["name"]: c for c in doc["candidates"]}
+    slow, same = cands["slow"], cands["same"]
+    assert slow["verdict"] == "FAIL" and slow["history"][-1]["final"]
+    assert "FAIL" in slow["history"][-1]["reason"]
+    # slow:10 makes the candidate ~10x slower: its p50 interval sits above production's
+    assert slow["candidate"]["p50"]["ci95"][0] > slow["production"]["p50"]["ci95"][1]
+    assert same["verdict"] == "PASS" and same["censored"] == 0
+    assert sorted(e["event"] for e in doc["events"]) == ["promote", "rollback"]
+    frame = pd.read_parquet(out)
+    assert len(frame) == doc["pairs_written"] == sum(c["pairs"] for c in doc["candidates"])
+    assert set(frame["candidate"]) == {"same", "slow"} and (frame["production_ms"] > 0).all()
+    assert "paired request" in page.read_text() and "slow" in page.read_text()
+    res = CliRunner().invoke(app, ["shadow", "show", str(run_id)])
+    assert res.exit_code == 0 and "p99 ms (95% CI)" in res.stdout and "event #" in res.stdout
+    assert "final FAIL after" in res.stdout
+    res = CliRunner().invoke(app, ["shadow", "show", "999"])
+    assert res.exit_code == 2 and "unknown shadow run '999'" in res.stderr
+    res = CliRunner().invoke(app, ["shadow", "show", str(run_id), "--pairs", str(db) + ".txt"])
+    assert res.exit_code == 2 and ".csv or .parquet" in res.stderr
 
 
 def _alive(pid: int | None) -> bool:

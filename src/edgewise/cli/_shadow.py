@@ -249,6 +249,146 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
         )
 
 
+@shadow_app.command("runs")
+def runs(
+    limit: int = typer.Option(20, "--limit", min=1, help="How many of the newest runs."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Past shadow runs in the store, newest first: production, candidates, last verdicts."""
+    from rich.table import Table
+
+    from edgewise.shadow._history import list_runs
+    from edgewise.store import Store
+
+    store = Store()
+    docs = list_runs(store, limit=limit)
+    store.close()
+    if json_out:
+        print_json(docs)
+        return
+    if not docs:
+        console.print("no shadow runs stored yet (`edgewise shadow serve` records them)")
+        return
+    table = Table("run", "started", "name", "device", "production", "pairs", "verdicts")
+    for d in docs:
+        table.add_row(
+            str(d["id"]),
+            (d["time"] or "")[:19].replace("T", " "),
+            d["name"],
+            d["device"],
+            _model_name(d["production"]),
+            str(d["pairs"]),
+            ", ".join(f"{n} {v}" for n, v in d["verdicts"].items()) or "-",
+        )
+    console.print(table)
+
+
+def _model_name(identity: dict[str, Any]) -> str:
+    """A stored replica identity's model: its file name, or its URL in proxy mode."""
+    if identity.get("path"):
+        return Path(str(identity["path"])).name
+    return str(identity.get("url") or identity.get("name", ""))
+
+
+def _ms(q: dict[str, Any]) -> str:
+    if not q:
+        return "-"
+    lo, hi = q["ci95"]
+    return f"{q['ms']:.3f} ({lo:.3f}-{hi:.3f})"
+
+
+@shadow_app.command("show")
+def show(
+    run_id: int = typer.Argument(..., help="Run id (see `edgewise shadow runs`)."),
+    pairs: Path | None = typer.Option(
+        None, "--pairs", help="Also write the run's paired records to FILE (.csv or .parquet)."
+    ),
+    html: Path | None = typer.Option(
+        None, "--html", help="Also write an HTML report with each candidate's latency plot."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """One stored run: each candidate's latencies against production (95% CIs), its
+    verdict changes and why, and the promotions or rollbacks it caused.
+
+    Example: edgewise shadow show 3 --pairs run3.parquet
+    """
+    from rich.table import Table
+
+    from edgewise.shadow._history import export_pairs, run_report
+    from edgewise.store import Store
+
+    store = Store()
+    try:
+        doc = run_report(store, run_id)
+        if pairs is not None:
+            doc["pairs_file"] = str(pairs)
+            doc["pairs_written"] = export_pairs(store, run_id, pairs)
+        if html is not None:
+            doc["html"] = str(_show_html(store, doc, html))
+    finally:
+        store.close()
+    if json_out:
+        print_json(doc)
+        return
+    console.print(
+        f"[bold]run {doc['id']}[/] {doc['name']} on {doc['device']}, started "
+        f"{(doc['time'] or '?')[:19].replace('T', ' ')}: production "
+        f"{_model_name(doc['production'])} ({str(doc['production'].get('sha256', ''))[:12]})",
+        highlight=False,
+    )
+    for c in doc["candidates"]:
+        console.print(
+            f"\n[bold]{c['name']}[/] {c['verdict']}: {c['pairs']:,} pairs, "
+            f"{c['censored']:,} censored, {c['disagreements']:,} disagreeing",
+            highlight=False,
+        )
+        table = Table("", "p50 ms (95% CI)", "p99 ms (95% CI)", box=None, padding=(0, 2))
+        for label, q in (("production", c["production"]), ("candidate", c["candidate"])):
+            table.add_row(label, _ms(q.get("p50", {})), _ms(q.get("p99", {})))
+        console.print(table)
+        for look in c["history"]:
+            said = f"{look['verdict']} after {look['requests_used']:,} requests: "
+            console.print(
+                f"  {'final ' if look['final'] else ''}{said}{look['reason'].removeprefix(said)}",
+                highlight=False,
+            )
+    if doc["events"]:
+        console.print()
+    for e in doc["events"]:
+        console.print(f"event #{e['id']} {e['event']}: {e['reason']}", highlight=False)
+    if pairs is not None:
+        console.print(f"wrote {doc['pairs_written']} paired records to {pairs}", highlight=False)
+    if html is not None:
+        console.print(f"wrote {doc['html']}", highlight=False)
+
+
+def _show_html(store: Any, doc: dict[str, Any], path: Path) -> Path:
+    from edgewise._paths import check_writable
+    from edgewise.report import Section, figure_html, write_report
+    from edgewise.shadow._history import run_figures
+
+    check_writable(path, what="the report")
+    rows = [
+        [
+            c["name"],
+            str(c["pairs"]),
+            str(c["censored"]),
+            c["verdict"],
+            c["history"][-1]["reason"] if c["history"] else "",
+        ]
+        for c in doc["candidates"]
+    ]
+    section = Section(
+        title=f"Shadow run {doc['id']}: {doc['name']} on {doc['device']}",
+        lines=[f"production {doc['production'].get('name')}, started {doc['time']}"],
+        table_header=["candidate", "pairs", "censored", "verdict", "reason"],
+        table_rows=rows,
+        figures_html=[figure_html(f) for f in run_figures(store, doc["id"])],
+    )
+    return write_report([section], title=f"shadow run {doc['id']}", path=path)
+
+
 def _act(
     action: str, candidate: str | None, url: str | None, token: str | None, json_out: bool
 ) -> None:

@@ -34,16 +34,15 @@ class ShadowMixin(StoreBase):
             q = q.limit(limit)
         with self._begin() as conn:
             rows = conn.execute(q).all()
-        return [
-            record_from(
-                ShadowRunRecord,
-                r._mapping,
-                production=dict(r.production),
-                candidates=list(r.candidates),
-                settings=dict(r.settings),
-            )
-            for r in rows
-        ]
+        return [_shadow_run(r._mapping) for r in rows]
+
+    def get_shadow_run(self, run_id: int) -> ShadowRunRecord | None:
+        """One shadow run by id, or None."""
+        with self._begin() as conn:
+            r = conn.execute(
+                sa.select(t.shadow_runs).where(t.shadow_runs.c.id == run_id)
+            ).one_or_none()
+        return None if r is None else _shadow_run(r._mapping)
 
     def add_shadow_pairs(self, run_id: int, pairs: Iterable[ShadowPairRecord]) -> int:
         """Insert a batch of paired records in one transaction; returns the count.
@@ -159,3 +158,13 @@ def _shadow_pair(m: Any) -> ShadowPairRecord:
 
 def _deployment(m: Any) -> DeploymentRecord:
     return record_from(DeploymentRecord, m, detail=dict(m["detail"] or {}))
+
+
+def _shadow_run(m: Any) -> ShadowRunRecord:
+    return record_from(
+        ShadowRunRecord,
+        m,
+        production=dict(m["production"]),
+        candidates=list(m["candidates"]),
+        settings=dict(m["settings"]),
+    )
