@@ -55,3 +55,62 @@ def import_cmd(
         for reason, n in report.problem_counts.items():
             out.add_row(reason, str(n), first.get(reason, ""))
         console.print(out)
+
+
+SOURCES_OPTION = typer.Option(
+    "measured,shadow,imported",
+    "--sources",
+    help="Which stored latencies: measured (profile runs), shadow (shadow runs' replicas), "
+    "imported (data import); comma-separated.",
+)
+
+
+@data_app.command("export")
+def export_cmd(
+    file: Path = typer.Argument(..., help="CSV or Parquet file to write."),
+    sources: str = SOURCES_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Write the store's latencies as a table `predictor train|evaluate --data` reads.
+
+    One row per (model, device): profile runs' p50, shadow replicas' medians, imported rows.
+    """
+    from edgewise._paths import check_writable
+    from edgewise.data import store_table
+    from edgewise.data._store_table import source_kind
+    from edgewise.errors import DataError
+    from edgewise.store import Store
+
+    if file.suffix.lower() not in (".csv", ".parquet"):
+        raise DataError(f"write .csv or .parquet, not {file.suffix or 'no suffix'!r}")
+    check_writable(file, what="the table")
+    store = Store()
+    try:
+        table = store_table(store, sources=[s.strip() for s in sources.split(",") if s.strip()])
+    finally:
+        store.close()
+    frame = table.frame[["space", "arch", "model", "device", "latency_ms", "source"]].copy()
+    # model-path rows keep the path; space rows are written as space + arch
+    frame.loc[frame["space"] != "", "model"] = ""
+    if file.suffix.lower() == ".csv":
+        frame.to_csv(file, index=False)
+    else:
+        frame.to_parquet(file, index=False)
+    doc = {
+        "path": str(file),
+        "rows": len(frame),
+        "devices": table.devices,
+        "by_source": {
+            k: int(v) for k, v in frame["source"].map(source_kind).value_counts().items()
+        },
+        "rows_left_out": len(table.problems),
+        "problem_counts": table.problem_counts(),
+    }
+    if as_json:
+        print_json(doc)
+        return
+    console.print(
+        f"wrote {len(frame)} rows ({len(table.devices)} devices) to {file}", highlight=False
+    )
+    if table.problems:
+        err_console.print(f"left out {len(table.problems)} rows: {table.problem_counts()}")

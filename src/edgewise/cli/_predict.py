@@ -197,7 +197,21 @@ def fewshot_cmd(
 
 @predictor_app.command("train")
 def train_cmd(
-    data: Path = DATA_OPTION,
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Latency table: CSV/Parquet with space, arch, device, latency_ms "
+        "(or model, device, latency_ms).",
+        dir_okay=False,
+    ),
+    from_store: bool = typer.Option(
+        False,
+        "--from-store",
+        help="Train on the store's latencies instead (see `edgewise data export`).",
+    ),
+    sources: str = typer.Option(
+        "measured,shadow,imported", "--sources", help="With --from-store: which latencies."
+    ),
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -212,9 +226,23 @@ def train_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit a predictor on a latency table and save it (JSON + LightGBM text, no pickle)."""
+    from edgewise.errors import ConfigError
     from edgewise.predict import train_predictor
 
-    table = _table(data)
+    if (data is None) == (not from_store):
+        raise ConfigError("give one of --data FILE and --from-store")
+    if from_store:
+        from edgewise.data import store_table
+        from edgewise.store import Store
+
+        store = Store()
+        try:
+            table = store_table(store, sources=[s.strip() for s in sources.split(",") if s.strip()])
+        finally:
+            store.close()
+    else:
+        assert data is not None
+        table = _table(data)
     with _progress() as progress:
         _, info = train_predictor(
             table,

@@ -9,6 +9,15 @@
 from __future__ import annotations
 
 from edgewise.data._import import ImportReport, import_table
+from edgewise.data._store_table import SOURCES, store_table
 from edgewise.data._table import COLUMNS, LatencyTable, RowProblem
 
-__all__ = ["COLUMNS", "ImportReport", "LatencyTable", "RowProblem", "import_table"]
+__all__ = [
+    "COLUMNS",
+    "SOURCES",
+    "ImportReport",
+    "LatencyTable",
+    "RowProblem",
+    "import_table",
+    "store_table",
+]

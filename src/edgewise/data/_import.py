@@ -15,7 +15,7 @@ from edgewise.data._table import LatencyTable, RowProblem
 from edgewise.errors import DataError
 
 if TYPE_CHECKING:
-    from edgewise.store import Store
+    from edgewise.store import ModelRecord, Store
 
 #: How many problem rows an import report lists one by one.
 MAX_LISTED_PROBLEMS = 20
@@ -66,7 +66,7 @@ def import_table(
             f"({counts}; first: line {first.line}: {first.detail}); nothing imported "
             "(--strict)"
         )
-    imported = store.add_latency_records(table.to_records())
+    imported = store.add_latency_records(table.to_records(), models=_models(table))
     return ImportReport(
         path=str(path),
         rows_read=rows_read,
@@ -76,3 +76,12 @@ def import_table(
         problem_counts=table.problem_counts(),
         problems=list(table.problems[:MAX_LISTED_PROBLEMS]),
     )
+
+
+def _models(table: LatencyTable) -> list[ModelRecord]:
+    """The model files of the table's model-path rows (already checked loadable)."""
+    from edgewise.runtime import load_model_info
+    from edgewise.store import ModelRecord
+
+    paths = sorted({p for p in table.frame["model_path"] if p})
+    return [ModelRecord.from_info(load_model_info(p)) for p in paths]

@@ -108,14 +108,7 @@ class ProfileResult:
             loadgen_summary=self.loadgen_summary,
             loadgen_detail=self.loadgen_detail,
         )
-        model = ModelRecord(
-            sha256=self.model.sha256,
-            name=self.model.name,
-            format=self.model.format,
-            size_bytes=self.model.size_bytes,
-            input_signature=[s.to_dict() for s in self.model.inputs],
-            path=str(self.model.path),
-        )
+        model = ModelRecord.from_info(self.model)
         device = DeviceRecord(
             name=self.device_name,
             kind="cpu",

@@ -86,8 +86,14 @@ class MeasurementsMixin(StoreBase):
         return None if row is None else _measurement(row._mapping, with_latencies=True)
 
     # -- latency tables --------------------------------------------------------------
-    def add_latency_records(self, records: Iterable[LatencyRecord]) -> int:
-        """Insert or replace latency rows, all in one transaction; returns the count."""
+    def add_latency_records(
+        self, records: Iterable[LatencyRecord], *, models: Iterable[ModelRecord] = ()
+    ) -> int:
+        """Insert or replace latency rows, all in one transaction; returns the count.
+
+        ``models`` are the files of model-sha rows: kept (by sha256, with their path)
+        so the rows can be featurised again later (``edgewise data export``).
+        """
         rows = [
             {
                 "space": r.space,
@@ -104,6 +110,8 @@ class MeasurementsMixin(StoreBase):
             return 0
         lr = t.latency_records
         with self._begin() as conn:
+            for model in models:
+                self._upsert_model(conn, model)
             keys = {(r["space"], r["arch"], r["model_sha256"], r["device"]) for r in rows}
             for device in {k[3] for k in keys}:
                 existing = conn.execute(

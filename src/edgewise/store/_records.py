@@ -35,6 +35,18 @@ class ModelRecord:
     id: int | None = None
     created_at: datetime | None = None
 
+    @classmethod
+    def from_info(cls, info: Any) -> ModelRecord:
+        """From ``edgewise.runtime.ModelInfo`` (what the one model-loading path reads)."""
+        return cls(
+            sha256=info.sha256,
+            name=info.name,
+            format=info.format,
+            size_bytes=info.size_bytes,
+            input_signature=[s.to_dict() for s in info.inputs],
+            path=str(info.path),
+        )
+
 
 @dataclass(frozen=True)
 class MeasurementRecord:
