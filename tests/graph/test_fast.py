@@ -196,3 +196,18 @@ def test_ofa_bad_strings_raise(ofa_fz: OFAFeaturizer) -> None:
         with pytest.raises(ModelError):
             ofa_fz.batch([_ofa(), bad])
     assert ofa_fz.batch([]).features.shape[0] == 0
+
+
+def test_ofa_goes_the_fast_path_and_agrees_with_the_onnx_route() -> None:
+    # OnnxSpaceFeaturizer, the generic route of a space without a fast path, has no
+    # space left to serve in ModelFeaturizer: keep it checked against the OFA fast path
+    from edgewise.predict._featurize import ModelFeaturizer, OnnxSpaceFeaturizer
+
+    fz = ModelFeaturizer()
+    archs = [_ofa(k=5, e=6, d=3), _ofa(k=[7, 3] * 10, e=4, d=[4, 2, 3, 4, 2])]
+    batch = fz.transform(["ofa:" + archs[0], "ofa_mbv3:" + archs[1]])
+    assert isinstance(fz._space("ofa_mbv3"), OFAFeaturizer)  # noqa: SLF001
+    slow = OnnxSpaceFeaturizer("ofa_mbv3").batch(archs)
+    np.testing.assert_allclose(batch.features, slow.features, rtol=1e-12)
+    np.testing.assert_array_equal(batch.positions, slow.positions)
+    assert batch.signatures == slow.signatures
