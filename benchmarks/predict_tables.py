@@ -178,20 +178,26 @@ def main() -> None:
     feats = load("predict_features.json")
     if feats:
         print("\n### Speed\n")
-        for space in ("nasbench201", "fbnet"):
+        for space in ("nasbench201", "fbnet", "ofa_mbv3"):
+            if space not in feats:
+                continue
             f = feats[space]
+            # per space since OFA was added (run alone); the top level before
+            repeats = f.get("repeats", feats.get("repeats"))
+            n = f.get("n_per_repeat", feats.get("n_per_repeat"))
             for mode in ("cold", "warm"):
                 m = f[mode]
                 print(
                     f"- {space}, {mode}: features {m['features_graphs_per_s_median']:.0f} "
                     f"graphs/s, features + prediction "
                     f"{m['features_plus_prediction_graphs_per_s_median']:.0f} graphs/s "
-                    f"(median of {feats['repeats']} x {feats['n_per_repeat']} x 3 devices; "
+                    f"(median of {repeats} x {n} x 3 devices; "
                     f"slowest device {m['features_plus_prediction_min_device_median']:.0f})"
                 )
             print(
                 f"- {space}: ONNX path {f['onnx_path_graphs_per_s']:.1f} graphs/s; one-off "
                 f"init {f['featurizer_init_s']} s"
+                + (" (tables are built per resolution, in cold)" if space == "ofa_mbv3" else "")
             )
 
 

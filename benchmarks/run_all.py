@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/run_all.py --only judge_simulation,shadow_aa
     .venv/bin/python benchmarks/run_all.py --kserve-python /tmp/kserve-venv/bin/python
 
-`make bench` runs all of them, one after another (about 2.7 hours on the 2-core machine).
+`make bench` runs all of them, one after another (about 2.9 hours on the 2-core machine).
 Each script writes its own files under benchmarks/results/; this runner only sequences
 them and says which failed. shadow_serving.py compares with KServe, so it needs an
 interpreter with kserve installed (`--kserve-python`); without one it is skipped, and
@@ -78,7 +78,12 @@ BENCHES: list[Bench] = [  # in the order they run
         ("shadow_serving.py", "--faults", "--rounds", "5", "--seconds", "4"),
         4,
     ),
-    Bench("predict_features", ("predict_features.py",), 4),
+    Bench("predict_features", ("predict_features.py", "--spaces", "nasbench201,fbnet"), 4),
+    Bench(
+        "predict_features_ofa",
+        ("predict_features.py", "--spaces", "ofa_mbv3", "--repeats", "3"),
+        13,
+    ),
     Bench("predict_noise_floor", ("predict_noise_floor.py",), 2),
     *_evaluate("nasbench201", 900),
     *_evaluate("nasbench201", 100),

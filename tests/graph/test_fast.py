@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 
 from edgewise.errors import ModelError
 from edgewise.graph import kernel_signatures, load_graph
-from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer
+from edgewise.graph._fast import FBNetFeaturizer, NB201Featurizer, OFAFeaturizer, RawBatch
 from edgewise.graph._features import finalize, graph_positions, graph_raw
 from edgewise.graph.builders import (
     FBNET_BLOCKS,
@@ -17,7 +19,9 @@ from edgewise.graph.builders import (
     fbnet,
     format_nasbench201,
     nasbench201,
+    ofa_mbv3,
 )
+from edgewise.graph.builders._ofa import OFA_DEPTHS, OFA_EXPANDS, OFA_KERNELS
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +32,11 @@ def nb201() -> NB201Featurizer:
 @pytest.fixture(scope="module")
 def fbnet_fz() -> FBNetFeaturizer:
     return FBNetFeaturizer()
+
+
+@pytest.fixture(scope="module")
+def ofa_fz() -> OFAFeaturizer:
+    return OFAFeaturizer()  # tables are built per resolution: tests use few (~2 s each)
 
 
 def _onnx_path(model: object) -> tuple[np.ndarray, object, np.ndarray]:
@@ -135,3 +144,70 @@ def test_nb201_cells_planned_per_topology_match_cells_planned_alone() -> None:
         np.testing.assert_array_equal(
             shared.batch([arch]).features[0], _onnx_path(nasbench201(arch))[0]
         )
+
+
+def _ofa(
+    k: int | list[int] = 3, e: int | list[int] = 3, d: int | list[int] = 2, r: int = 128
+) -> str:
+    def listed(v: int | list[int], n: int) -> list[int]:
+        return [v] * n if isinstance(v, int) else v
+
+    return json.dumps({"ks": listed(k, 20), "e": listed(e, 20), "d": listed(d, 5), "r": r})
+
+
+def _assert_ofa_matches(got: RawBatch, archs: list[str]) -> None:
+    for i, arch in enumerate(archs):
+        want, sigs, positions = _onnx_path(ofa_mbv3(arch))
+        np.testing.assert_allclose(got.features[i], want, rtol=1e-12)
+        assert got.signatures[i] == sigs
+        np.testing.assert_array_equal(got.positions[i], positions)
+
+
+def test_ofa_edge_cases_match(ofa_fz: OFAFeaturizer) -> None:
+    # one batch, mixed resolutions: 96 is outside HELP's 128..224, its tables are built too
+    archs = [
+        _ofa(d=2),
+        _ofa(k=7, e=6, d=4),
+        _ofa(k=[3, 5, 7, 5] * 5, e=[6, 4, 3, 3] * 5, d=4, r=224),
+        _ofa(k=5, e=4, d=[2, 3, 4, 3, 2], r=96),
+        _ofa(d=2),  # a duplicate
+    ]
+    got = ofa_fz.batch(archs)
+    _assert_ofa_matches(got, archs)
+    assert sorted(ofa_fz._tables) == [96, 128, 224]  # noqa: SLF001
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    st.lists(st.sampled_from(OFA_KERNELS), min_size=20, max_size=20),
+    st.lists(st.sampled_from(OFA_EXPANDS), min_size=20, max_size=20),
+    st.lists(st.sampled_from(OFA_DEPTHS), min_size=5, max_size=5),
+    st.sampled_from((128, 224)),
+)
+def test_ofa_random_archs_match(
+    ofa_fz: OFAFeaturizer, ks: list[int], es: list[int], ds: list[int], r: int
+) -> None:
+    arch = _ofa(ks, es, ds, r)
+    _assert_ofa_matches(ofa_fz.batch([arch]), [arch])
+
+
+def test_ofa_bad_strings_raise(ofa_fz: OFAFeaturizer) -> None:
+    for bad in ("not json", _ofa(k=4), _ofa(d=1), _ofa(r=8), json.dumps({"ks": [3] * 20})):
+        with pytest.raises(ModelError):
+            ofa_fz.batch([_ofa(), bad])
+    assert ofa_fz.batch([]).features.shape[0] == 0
+
+
+def test_ofa_goes_the_fast_path_and_agrees_with_the_onnx_route() -> None:
+    # OnnxSpaceFeaturizer, the generic route of a space without a fast path, has no
+    # space left to serve in ModelFeaturizer: keep it checked against the OFA fast path
+    from edgewise.predict._featurize import ModelFeaturizer, OnnxSpaceFeaturizer
+
+    fz = ModelFeaturizer()
+    archs = [_ofa(k=5, e=6, d=3), _ofa(k=[7, 3] * 10, e=4, d=[4, 2, 3, 4, 2])]
+    batch = fz.transform(["ofa:" + archs[0], "ofa_mbv3:" + archs[1]])
+    assert isinstance(fz._space("ofa_mbv3"), OFAFeaturizer)  # noqa: SLF001
+    slow = OnnxSpaceFeaturizer("ofa_mbv3").batch(archs)
+    np.testing.assert_allclose(batch.features, slow.features, rtol=1e-12)
+    np.testing.assert_array_equal(batch.positions, slow.positions)
+    assert batch.signatures == slow.signatures

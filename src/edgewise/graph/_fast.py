@@ -1,11 +1,15 @@
 """Fast features for architecture spaces: thousands of graphs per second, no ONNX per arch.
 
-The ONNX path builds a model, infers shapes and fuses kernels: tens of milliseconds.
-Here each space is built through ONNX once, for a few reference architectures, and
-the per-kernel feature vectors are cached by the cell or block they belong to:
+The ONNX path builds a model, infers shapes and fuses kernels: tens of milliseconds
+(OFA-MobileNetV3: a quarter of a second). Here each space is built through ONNX once,
+for a few reference architectures, and the per-kernel feature vectors are cached by
+the cell or block they belong to:
 
 - FBNet: blocks are in series and fusion never crosses a block, so an architecture is
   the skeleton plus one cached row per (position, block).
+- OFA-MobileNetV3: the same, per input resolution (built the first time a batch holds
+  it): the skeleton plus one row per (stage, first block of the stage or not, kernel
+  size, expand ratio).
 - NB201: fusion happens inside a cell, so each cell is replayed through the same
   builder code with a light recorder, fused and checked for liveness by the same
   functions as the ONNX path, and its kernels are looked up per stage.
@@ -52,6 +56,15 @@ from edgewise.graph._position import (
 )
 from edgewise.graph.builders import _nb201
 from edgewise.graph.builders._fbnet import FBNET_BLOCKS, FBNET_LAYERS, fbnet, parse_fbnet
+from edgewise.graph.builders._ofa import (
+    MAX_DEPTH,
+    OFA_EXPANDS,
+    OFA_KERNELS,
+    OFA_STAGES,
+    OfaArch,
+    ofa_mbv3,
+    parse_ofa_mbv3,
+)
 
 _ZERO = "zero"
 
@@ -508,6 +521,13 @@ def _skeleton_raw(graph: Graph, keep: Any) -> tuple[np.ndarray, np.ndarray, Coun
     return raw_all, raw_live, kernel_signatures(graph, kept)
 
 
+def _block_depth(graph: Graph, idx: list[int]) -> int:
+    """Fused depth of the nodes ``idx`` of ``graph`` on their own (a block in series)."""
+    remap = {old: new for new, old in enumerate(idx)}
+    groups = [tuple(remap[i] for i in g) for g in graph.kernel_groups if g[0] in remap]
+    return _fusion.depth([graph.light_nodes[i] for i in idx], groups)
+
+
 class FBNetFeaturizer:
     """FBNet features from 22-block strings: skeleton plus one row per (position, block)."""
 
@@ -550,10 +570,7 @@ class FBNetFeaturizer:
                     ref, keep=lambda n, p=prefix: n.startswith(p)
                 )
                 idx = [i for i, n in enumerate(ref.nodes) if n.name.startswith(prefix)]
-                sub = [ref.light_nodes[i] for i in idx]
-                remap = {old: new for new, old in enumerate(idx)}
-                groups = [tuple(remap[i] for i in g) for g in ref.kernel_groups if g[0] in remap]
-                self._depth[pos, b] = _fusion.depth(sub, groups)
+                self._depth[pos, b] = _block_depth(ref, idx)
                 self._largest_table[pos, b] = max(
                     (
                         ref.tensors[t].nbytes
@@ -593,4 +610,157 @@ class FBNetFeaturizer:
             out.update({"o:" + k: v for k, v in c.items()})
             out.update(self._skeleton[2])
             sigs.append(out)
+        return RawBatch(features=feats, signatures=sigs, positions=positions)
+
+
+#: OFA block rows of one resolution: (stage, first block of the stage?, kernel, expand).
+_OFA_ROWS = len(OFA_STAGES) * 2 * len(OFA_KERNELS) * len(OFA_EXPANDS)
+_OFA_K = {k: i for i, k in enumerate(OFA_KERNELS)}
+_OFA_E = {e: i for i, e in enumerate(OFA_EXPANDS)}
+
+
+def _ofa_row(stage: int, first: bool, k: int, e: int) -> int:
+    """Row of a block in a resolution's :class:`_OfaTables`."""
+    kind = 2 * stage + (0 if first else 1)
+    return (kind * len(OFA_KERNELS) + _OFA_K[k]) * len(OFA_EXPANDS) + _OFA_E[e]
+
+
+@dataclass(frozen=True)
+class _OfaTables:
+    """One resolution's rows: one per OFA block (:func:`_ofa_row`) and a zero row last
+    (padding for shallow archs), plus the skeleton's (stem, first block, head)."""
+
+    raw: np.ndarray  # (_OFA_ROWS + 1, R)
+    depth: np.ndarray
+    largest: np.ndarray
+    positions: np.ndarray
+    sigs: list[list[tuple[str, int]]]  # prefixed as by kernel_signatures; zero row: []
+    skeleton_raw: np.ndarray
+    skeleton_depth: int
+    skeleton_largest: float
+    skeleton_positions: np.ndarray
+    skeleton_sigs: Counter[str]
+    input_bytes: float
+
+
+class OFAFeaturizer:
+    """OFA-MobileNetV3 features from HELP's JSON: per resolution, the skeleton plus one
+    row per (stage, first block?, kernel, expand), built from nine reference graphs
+    the first time a batch holds the resolution (a second or two each)."""
+
+    def __init__(self, **builder_kwargs: Any) -> None:
+        self._kwargs = builder_kwargs
+        self._tables: dict[int, _OfaTables] = {}
+
+    def _build(self, r: int) -> _OfaTables:
+        """Rows of resolution ``r`` from one reference per (kernel, expand), every stage
+        two blocks deep: block 0 is the first of its stage, block 1 is like any later
+        one (same input shape; tests compare deeper stages with the ONNX path)."""
+        n_raw, n_pos = len(RAW_NAMES), len(POSITION_NAMES)
+        raw = np.zeros((_OFA_ROWS + 1, n_raw))
+        depth = np.zeros(_OFA_ROWS + 1)
+        largest = np.zeros(_OFA_ROWS + 1)
+        positions = np.zeros((_OFA_ROWS + 1, n_pos))
+        sigs: list[list[tuple[str, int]]] = [[] for _ in range(_OFA_ROWS + 1)]
+        n = len(OFA_STAGES) * MAX_DEPTH
+        skeleton_depths = set()
+        for k in OFA_KERNELS:
+            for e in OFA_EXPANDS:
+                arch = OfaArch((k,) * n, (e,) * n, (2,) * len(OFA_STAGES), r)
+                ref = load_graph(ofa_mbv3(arch, **self._kwargs))
+                if not all(ref.live) or not all(ref.reaches_output):
+                    raise RuntimeError(f"OFA reference {arch} has dead nodes")
+                total_depth = 0
+                for stage in range(len(OFA_STAGES)):
+                    for j in (0, 1):
+                        prefix = f"stage{stage}/block{j}/"
+                        row = _ofa_row(stage, j == 0, k, e)
+                        raw[row], _, sig = _skeleton_raw(ref, lambda x, p=prefix: x.startswith(p))
+                        sigs[row] = list(sig.items())
+                        positions[row] = graph_positions(
+                            ref, keep=lambda x, p=prefix: x.startswith(p)
+                        )
+                        idx = [i for i, x in enumerate(ref.nodes) if x.name.startswith(prefix)]
+                        depth[row] = _block_depth(ref, idx)
+                        largest[row] = max(
+                            (
+                                ref.tensors[t].nbytes
+                                for i in idx
+                                for t in ref.nodes[i].outputs
+                                if t in ref.tensors and not ref.tensors[t].is_param
+                            ),
+                            default=0,
+                        )
+                        total_depth += int(depth[row])
+                skeleton_depths.add(ref.depth - total_depth)
+        if len(skeleton_depths) != 1:
+            raise RuntimeError(f"OFA skeleton depth is not constant: {skeleton_depths}")
+
+        # the skeleton is the same in every reference: read it from the last
+        def outside(x: str) -> bool:
+            return not x.startswith("stage")
+
+        skeleton_raw, _, skeleton_sigs = _skeleton_raw(ref, outside)
+        skeleton_largest = max(
+            (
+                ref.tensors[t].nbytes
+                for x in ref.nodes
+                if outside(x.name)
+                for t in [*x.outputs, *x.inputs]
+                if t in ref.tensors and not ref.tensors[t].is_param
+            ),
+            default=0,
+        )
+        return _OfaTables(
+            raw=raw,
+            depth=depth,
+            largest=largest,
+            positions=positions,
+            sigs=sigs,
+            skeleton_raw=skeleton_raw,
+            skeleton_depth=skeleton_depths.pop(),
+            skeleton_largest=float(skeleton_largest),
+            skeleton_positions=graph_positions(ref, keep=outside),
+            skeleton_sigs=skeleton_sigs,
+            input_bytes=float(graph_raw(ref)[2][2]),
+        )
+
+    def batch(self, archs: Sequence[str]) -> RawBatch:
+        """Features and signatures of many OFA-MobileNetV3 JSON strings (ModelError on a
+        bad one)."""
+        parsed = [parse_ofa_mbv3(a) for a in archs]
+        n = len(parsed)
+        ids = np.full((n, len(OFA_STAGES) * MAX_DEPTH), _OFA_ROWS, dtype=np.intp)
+        for i, a in enumerate(parsed):
+            j = 0
+            for stage, d in enumerate(a.depths):
+                for b in range(d):
+                    kk, ee = a.kernels[stage * MAX_DEPTH + b], a.expands[stage * MAX_DEPTH + b]
+                    ids[i, j] = _ofa_row(stage, b == 0, kk, ee)
+                    j += 1
+        res = np.array([a.resolution for a in parsed], dtype=np.intp)
+        raw = np.zeros((n, len(RAW_NAMES)))
+        scalars = np.zeros((n, 4))
+        positions = np.zeros((n, len(POSITION_NAMES)))
+        sigs: list[Counter[str]] = [Counter()] * n
+        for r in np.unique(res).tolist():
+            t = self._tables.get(r)
+            if t is None:
+                t = self._tables[r] = self._build(r)
+            rows = np.flatnonzero(res == r)
+            sub = ids[rows]
+            raw[rows] = t.skeleton_raw + t.raw[sub].sum(axis=1)
+            scalars[rows, 0] = t.skeleton_depth + t.depth[sub].sum(axis=1)
+            scalars[rows, 1] = np.maximum(t.skeleton_largest, t.largest[sub].max(axis=1))
+            scalars[rows, 2] = t.input_bytes
+            positions[rows] = t.skeleton_positions + t.positions[sub].sum(axis=1)
+            for i, blocks in zip(rows.tolist(), sub.tolist(), strict=True):
+                c: Counter[str] = Counter(t.skeleton_sigs)
+                get = c.get
+                for row, m in Counter(blocks).items():
+                    for key, v in t.sigs[row]:  # the zero row has none
+                        c[key] = get(key, 0) + v * m
+                sigs[i] = c
+        scalars[:, 3] = 1.0  # no zero multiply: every kernel is live
+        feats = finalize(raw, raw, scalars)
         return RawBatch(features=feats, signatures=sigs, positions=positions)

@@ -2,7 +2,7 @@
 
 ``X`` is a DataFrame with ``model`` (or ``space`` + ``arch``) and ``device`` columns, or
 a sequence of ``(model, device)`` pairs; a model is ``nasbench201:<arch>``,
-``fbnet:<blocks>`` or an ONNX path.
+``fbnet:<blocks>``, ``ofa_mbv3:<json>`` or an ONNX path.
 
 >>> import pandas as pd
 >>> from edgewise.predict import LatencyPredictor
