@@ -36,7 +36,8 @@ def fbnet_fz() -> FBNetFeaturizer:
 
 @pytest.fixture(scope="module")
 def ofa_fz() -> OFAFeaturizer:
-    return OFAFeaturizer()  # tables are built per resolution: tests use few (~2 s each)
+    # tables for every resolution met, even for one model (~2 s each: tests use few)
+    return OFAFeaturizer(table_min=1)
 
 
 def _onnx_path(model: object) -> tuple[np.ndarray, object, np.ndarray]:
@@ -189,6 +190,17 @@ def test_ofa_random_archs_match(
 ) -> None:
     arch = _ofa(ks, es, ds, r)
     _assert_ofa_matches(ofa_fz.batch([arch]), [arch])
+
+
+def test_ofa_few_models_of_a_resolution_skip_its_table() -> None:
+    """Below table_min models of a resolution, each is built as ONNX (a table costs ~9)."""
+    fz = OFAFeaturizer(table_min=3)
+    archs = [_ofa(d=2, r=160), _ofa(k=7, d=3, r=160), _ofa(e=6, r=192)]
+    _assert_ofa_matches(fz.batch(archs), archs)
+    assert fz._tables == {}  # noqa: SLF001
+    more = [_ofa(k=5, d=d, r=192) for d in (2, 3, 4)]
+    _assert_ofa_matches(fz.batch(more), more)
+    assert sorted(fz._tables) == [192]  # noqa: SLF001
 
 
 def test_ofa_bad_strings_raise(ofa_fz: OFAFeaturizer) -> None:
