@@ -110,6 +110,10 @@ def _quiet_stdout() -> Any:
         os.close(fd)
 
 
+#: How long each query of a test abandoned by Ctrl-C or an error takes (seconds).
+ABANDONED_QUERY_S = 0.01
+
+
 class _Harness:
     """Runs LoadGen's queries on a backend and records timings."""
 
@@ -146,7 +150,11 @@ class _Harness:
     def _serve(self, query: Sequence[Any]) -> tuple[int, int]:
         """Run a query's samples; return its (I/O, compute) nanoseconds."""
         io = compute = 0
-        if self.error is not None:  # the run is lost: answer LoadGen at once until it ends
+        if self.error is not None:
+            # The run is lost: answer LoadGen, slowly, until it ends. Answered at once, an
+            # abandoned test issued millions of queries, and LoadGen's logging of them
+            # lagged into the next test, which then failed its minimum duration.
+            time.sleep(ABANDONED_QUERY_S)
             return io, compute
         try:
             for qs in query:
