@@ -16,7 +16,7 @@ from edgewise.profile import ProfileSettings, profile_model, save_result
 from edgewise.store import DeploymentRecord, ShadowPairRecord, ShadowRunRecord, Store
 
 GOOD = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
-FAST = {"duration_s": 0.3, "min_queries": 64, "warmup": 5, "threads": 1, "operator_runs": 3}
+FAST = {"duration_s": 0.5, "min_queries": 64, "warmup": 5, "threads": 1, "operator_runs": 3}
 
 
 def _pairs(cand: str, prod_ms: float, cand_ms: float | None, seqs: range) -> list[ShadowPairRecord]:
@@ -41,6 +41,7 @@ def _fill(store: Store, tmp_path: Path, model_path) -> dict[str, object]:  # typ
     measured = save_result(
         profile_model(mlp, ProfileSettings(**FAST, device_name="edge-box")), store
     )
+    assert measured.valid, f"LoadGen said INVALID: {measured.loadgen}"  # else it is left out
     # imported: two space rows, an ONNX row, and a row the measurement outranks
     table = tmp_path / "t.csv"
     pd.DataFrame(
@@ -118,7 +119,8 @@ def test_export_then_train_from_the_store(tmp_path: Path, model_path) -> None:  
     res = CliRunner().invoke(app, ["data", "export", str(out), "--json"])
     assert res.exit_code == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert doc["rows"] == 5 and doc["by_source"] == {"measured": 1, "shadow": 2, "imported": 2}
+    assert doc["by_source"] == {"measured": 1, "shadow": 2, "imported": 2}, doc
+    assert doc["rows"] == 5
     again = LatencyTable.from_path(out)  # what `predictor train|evaluate --data` read
     assert len(again.frame) == 5 and not again.problems
     assert sorted(again.frame["latency_ms"]) == sorted(store_table(Store()).frame["latency_ms"])
