@@ -104,3 +104,72 @@ def test_verdicts_and_deployments(any_store: Store) -> None:
     assert [e.event for e in any_store.list_deployments(model_sha256="aaaa")] == ["gate"]
     assert any_store.list_deployments(device="other") == []
     assert events[1].to_dict()["slo_ms"] == 10.0
+
+
+def test_a_run_reads_back_and_feeds_the_training_table(any_store: Store, model_path) -> None:  # type: ignore[no-untyped-def]
+    """`shadow show` and `data export` on both stores (PostgreSQL hands back times with a
+    zone, SQLite without: production's times count until the first promotion either way)."""
+    from edgewise.data import store_table
+    from edgewise.shadow._history import list_runs, run_report
+
+    cnn = str(model_path("cnn-small"))
+    run_id = any_store.add_shadow_run(
+        ShadowRunRecord(
+            name="cnn",
+            device="edge-1",
+            production={"name": "production", "sha256": "a" * 64, "path": cnn},
+            candidates=[{"name": "fast", "sha256": "a" * 64, "path": cnn}],
+        )
+    )
+    assert any_store.get_shadow_run(run_id) == any_store.list_shadow_runs()[0]
+    assert any_store.get_shadow_run(run_id + 1) is None
+
+    def pairs(prod_ms: float, seqs: range) -> list[ShadowPairRecord]:
+        return [
+            ShadowPairRecord(
+                candidate="fast",
+                seq=s,
+                outcome="ok",
+                production_ms=prod_ms,
+                candidate_ms=1.0,
+                agree=True,
+            )
+            for s in seqs
+        ]
+
+    any_store.add_shadow_pairs(run_id, pairs(3.0, range(30)))
+    any_store.add_shadow_verdict(
+        run_id,
+        ShadowVerdictRecord(
+            candidate="fast",
+            verdict="PASS",
+            rule="pass",
+            reason="PASS after 30 requests: ok",
+            final=True,
+            requests_used=30,
+        ),
+    )
+    any_store.add_deployment(
+        DeploymentRecord(
+            event="promote",
+            model_name="fast",
+            model_sha256="a" * 64,
+            device="edge-1",
+            verdict="PASS",
+            reason="auto",
+            source="shadow",
+            run_id=run_id,
+        )
+    )
+    any_store.add_shadow_pairs(run_id, pairs(50.0, range(30, 40)))
+    (listed,) = list_runs(any_store)
+    assert listed["pairs"] == 40 and listed["verdicts"] == {"fast": "PASS"}
+    report = run_report(any_store, run_id)
+    (fast,) = report["candidates"]
+    assert fast["verdict"] == "PASS" and fast["history"][0]["final"] and fast["pairs"] == 40
+    assert [e["event"] for e in report["events"]] == ["promote"]
+    table = store_table(any_store, sources=["shadow"])
+    # one model file for both replicas: production's row (3.0, before the promotion)
+    # comes first and the candidate's is its duplicate
+    assert table.frame["latency_ms"].tolist() == [3.0]
+    assert [p.reason for p in table.problems] == ["duplicate"]

@@ -150,8 +150,12 @@ def store_table(store: Store, *, sources: Sequence[str] = SOURCES) -> LatencyTab
     if not rows:
         counts = ", ".join(sorted({p.reason for p in gone})) or "nothing stored"
         raise DataError(f"no latencies in the store from {', '.join(sources)} ({counts})")
-    frame = pd.DataFrame(rows, columns=["space", "arch", "model", "device", "latency_ms", "source"])
-    table = LatencyTable.from_frame(frame.fillna(""), source="store", path="store")
+    blank = {"space": "", "arch": "", "model": ""}
+    frame = pd.DataFrame(
+        [{**blank, **r} for r in rows],
+        columns=["space", "arch", "model", "device", "latency_ms", "source"],
+    )
+    table = LatencyTable.from_frame(frame, source="store", path="store")
     # from_frame numbers rows as file lines; here a row is known by its source instead
     labels = frame["source"].tolist()
     problems = [
@@ -160,4 +164,10 @@ def store_table(store: Store, *, sources: Sequence[str] = SOURCES) -> LatencyTab
         )
         for p in table.problems
     ]
-    return LatencyTable(frame=table.frame, problems=(*gone, *problems), path="store")
+    out = LatencyTable(frame=table.frame, problems=(*gone, *problems), path="store")
+    if out.frame.empty:
+        raise DataError(
+            f"no usable latencies in the store from {', '.join(sources)} "
+            f"({', '.join(f'{k}: {v}' for k, v in out.problem_counts().items())})"
+        )
+    return out
