@@ -95,3 +95,36 @@ def test_api_docs_render_offline(server: str) -> None:
             assert requested and all(u.startswith(server) for u in requested), requested
         finally:
             browser.close()
+
+
+def test_shadow_page_lists_runs_and_draws_a_run(server: str, tiny_store: Store) -> None:
+    """/shadow lists the stored runs; clicking one shows each candidate's numbers and its
+    latency bands against production."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.service.conftest import add_shadow_run
+
+    run_id = add_shadow_run(tiny_store)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server}/shadow")
+            page.wait_for_selector("tr.run", timeout=20_000)
+            page.locator(f"tr.run[data-id='{run_id}']").click()
+            page.wait_for_selector(f"body[data-shown='{run_id}']", timeout=20_000)
+            assert "slow: FAIL" in page.locator("#run h2").inner_text()
+            assert "FAIL after 150 requests" in page.locator("#run .reason").inner_text()
+            # two bands (p10-p90) and two medians: production and the candidate
+            legend = page.locator("#run .chart .legend .legendtext").all_text_contents()
+            assert sorted(legend) == sorted(
+                ["production p10-p90", "production p50", "candidate p10-p90", "candidate p50"]
+            )
+            assert "inf" in page.locator("#run table").inner_text()  # 2 timeouts: p99 CI open
+            assert not errors, errors
+        finally:
+            browser.close()

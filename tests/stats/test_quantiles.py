@@ -128,3 +128,17 @@ def test_histogram_keeps_every_value(xs: list[float]) -> None:
     assert sum(h.counts) == len(xs)
     assert len(h.edges_ms) == len(h.counts) + 1
     assert h.edges_ms[0] <= min(xs) * 1.0001 and h.edges_ms[-1] >= max(xs) / 1.0001
+
+
+def test_censored_values_count_as_slower_than_all() -> None:
+    """A timeout is +inf with ``censored``: it ranks above every answer (so the median is
+    the 51st of 102 values), reaches the upper quantiles, and is refused without the flag
+    (NaN and -inf either way)."""
+    xs = [1.0, 2.0, 3.0, 4.0] * 25 + [math.inf] * 2
+    assert quantile(xs, 0.5, censored=True) == 3.0
+    assert quantile(xs, 0.99, censored=True) == math.inf
+    lo, hi = quantile_ci(xs, 0.99, censored=True)
+    assert lo == 4.0 and hi == math.inf
+    for bad in ([1.0, math.inf], [1.0, math.nan], [1.0, -math.inf]):
+        with pytest.raises(ConfigError, match="finite"):
+            quantile(bad, 0.5, censored=bad[1] != math.inf)

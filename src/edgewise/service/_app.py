@@ -41,6 +41,8 @@ def create_app(*, store: Store | None = None, body_timeout_s: float = 30.0) -> F
 
     from edgewise.service._dashboard import router as dashboard_router
     from edgewise.service._recommend import router as recommend_router
+    from edgewise.service._shadow import page_router as shadow_page_router
+    from edgewise.service._shadow import router as shadow_router
 
     # FastAPI's /docs and /redoc load their scripts from a CDN; FastAPIOffline serves the
     # same pages from assets in the package (no network at runtime).
@@ -48,7 +50,7 @@ def create_app(*, store: Store | None = None, body_timeout_s: float = 30.0) -> F
         title="edgewise",
         version=__version__,
         description="Chip catalog and recommendations: latency of a model on many chips, "
-        "measured where known and predicted elsewhere.",
+        "measured where known and predicted elsewhere; and the stored shadow runs.",
     )
     app.state.store = store
     app.state.catalog_cache = {}
@@ -92,6 +94,8 @@ def create_app(*, store: Store | None = None, body_timeout_s: float = 30.0) -> F
 
     app.include_router(recommend_router)
     app.include_router(dashboard_router)
+    app.include_router(shadow_router)
+    app.include_router(shadow_page_router)
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout_s=body_timeout_s)
     return app
 

@@ -104,8 +104,8 @@ def _quantiles(values: np.ndarray) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for q in SUMMARY_QUANTILES:
         key = f"p{q * 100:g}"
-        lo, hi = quantile_ci(values, q)
-        out[key] = {"ms": quantile(values, q), "ci95": [lo, hi]}
+        lo, hi = quantile_ci(values, q, censored=True)
+        out[key] = {"ms": quantile(values, q, censored=True), "ci95": [lo, hi]}
     return out
 
 
@@ -205,3 +205,23 @@ def run_figures(store: Store, run_id: int) -> list[Any]:
     return [
         band_figure(pairs, production=production, candidate=name) for name, pairs in by_name.items()
     ]
+
+
+def latency_bands(store: Store, run_id: int, candidate: str, *, points: int = 60) -> dict[str, Any]:
+    """Production's and ``candidate``'s latency over the run as p10/p50/p90 bands on a
+    moving window of paired requests (what the dashboard and ``--html`` draw)."""
+    from edgewise.shadow._demo import _bands
+
+    run = _run(store, run_id)
+    pairs = store.shadow_pairs(run_id, candidate=candidate)
+    if not pairs:
+        known = sorted({c.get("name", "") for c in run.candidates})
+        raise UnknownNameError("candidate", candidate, known, advice=f"no pairs in run {run_id}")
+    prod = np.array([p.production_ms for p in pairs])
+    cand = np.array([np.inf if p.censored else p.candidate_ms for p in pairs], dtype=float)
+    window = max(20, len(pairs) // points)
+    out: dict[str, Any] = {"candidate": candidate, "pairs": len(pairs), "window": window}
+    for name, values in (("production", prod), ("candidate", cand)):
+        x, lo, mid, hi = _bands(values, window)
+        out[name] = {"x": x.tolist(), "p10": lo.tolist(), "p50": mid.tolist(), "p90": hi.tolist()}
+    return out

@@ -27,12 +27,13 @@ PERCENTILES: dict[str, float] = {
 }
 
 
-def _as_sorted(values: ArrayLike) -> np.ndarray:
+def _as_sorted(values: ArrayLike, *, censored: bool = False) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64).ravel()
     if arr.size == 0:
         raise ConfigError("no values to summarise")
-    if not np.all(np.isfinite(arr)):
-        raise ConfigError("values must be finite")
+    ok = np.isfinite(arr) | (censored & (arr == np.inf))
+    if not np.all(ok):
+        raise ConfigError("values must be finite" + (" or +inf" if censored else ""))
     return np.sort(arr)
 
 
@@ -41,14 +42,15 @@ def _check_q(q: float) -> None:
         raise ConfigError(f"quantile level must be in (0, 1), got {q}")
 
 
-def quantile(values: ArrayLike, q: float) -> float:
-    """The ``q`` quantile as the order statistic ``x_(ceil(q*n))``.
+def quantile(values: ArrayLike, q: float, *, censored: bool = False) -> float:
+    """The ``q`` quantile as the order statistic ``x_(ceil(q*n))``. With ``censored``,
+    ``+inf`` stands for a value known only to exceed every other (a timeout).
 
     >>> quantile([3.0, 1.0, 2.0, 4.0], 0.5)
     2.0
     """
     _check_q(q)
-    xs = _as_sorted(values)
+    xs = _as_sorted(values, censored=censored)
     return float(xs[_rank(xs.size, q) - 1])
 
 
@@ -81,17 +83,19 @@ def order_statistic_bounds(n: int, q: float, confidence: float = 0.95) -> tuple[
     return lower, upper
 
 
-def quantile_ci(values: ArrayLike, q: float, *, confidence: float = 0.95) -> tuple[float, float]:
+def quantile_ci(
+    values: ArrayLike, q: float, *, confidence: float = 0.95, censored: bool = False
+) -> tuple[float, float]:
     """Distribution-free confidence interval for the ``q`` quantile.
 
     Returns ``(lo, hi)``; an end is ``-inf``/``inf`` when there are too few
-    samples to bound it.
+    samples to bound it (or, with ``censored``, when it falls on a ``+inf``).
 
     >>> lo, hi = quantile_ci(range(1, 101), 0.5)
     >>> lo <= 50 <= hi
     True
     """
-    xs = _as_sorted(values)
+    xs = _as_sorted(values, censored=censored)
     lower, upper = order_statistic_bounds(xs.size, q, confidence)
     lo = float(xs[lower - 1]) if lower >= 1 else -math.inf
     hi = float(xs[upper - 1]) if upper <= xs.size else math.inf
