@@ -456,3 +456,29 @@ def test_a_starved_recorder_is_given_normal_priority(tmp_path: Path, model_path)
             timeout_s=20,
         )
         assert httpx.get(f"{server.url}/shadow/status").json()["recorder_priority"] == "normal"
+
+
+def test_a_dead_recorder_stops_the_mirroring_not_production(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
+    """The recorder SIGKILLed: production answers every request, the status says the
+    recorder is gone, and no more copies go to the candidate (nothing would judge them)."""
+    prod = model_path("mlp-tiny")
+    cand = tmp_path / "cand.onnx"
+    cand.write_bytes(prod.read_bytes())
+    config = ShadowConfig(production=str(prod), candidates=(str(cand),), port=0)
+    x = np.zeros((1, 256), np.float32)
+    with ShadowServer(config, store=Store("sqlite://"), token="t") as server:
+        recorder = server.gateway.recorder
+        assert recorder is not None and recorder.pid is not None
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            for _ in range(10):
+                assert c.post("/v2/models/mlp-tiny/infer", json=_body(x)).status_code == 200
+            os.kill(recorder.pid, signal.SIGKILL)
+            assert wait_until(lambda: not recorder.alive, timeout_s=10)
+            status = c.get("/shadow/status").json()
+            mirrored = status["candidates"][0]["mirrored"]
+            assert status["recorder_alive"] is False and mirrored == 10
+            for _ in range(20):
+                assert c.post("/v2/models/mlp-tiny/infer", json=_body(x)).status_code == 200
+            status = c.get("/shadow/status").json()
+        assert status["requests"] == 30 and status["failed"] == 0
+        assert status["candidates"][0]["mirrored"] == mirrored

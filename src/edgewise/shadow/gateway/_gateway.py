@@ -336,7 +336,10 @@ class ShadowGateway:
         fut = prod.replica.submit(seq, req.inputs, parts=parts)
         sent = down = 0
         lags: list[tuple[int, int]] = []  # (slot, lag): the recorder takes them in slot order
-        if self.candidates and self._take_mirror():
+        # No copies once the recorder is gone: nothing would pair or judge them, and
+        # the candidates' CPUs (often shared with production's) would run them for nothing.
+        recording = self.recorder is not None and self.recorder.alive
+        if self.candidates and recording and self._take_mirror():
             t_prod = time.perf_counter_ns()
             targets = [c for c in self.candidates if c.state == "shadowing"]
             base = self.baseline
