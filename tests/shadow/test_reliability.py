@@ -456,6 +456,12 @@ def test_a_starved_recorder_is_given_normal_priority(tmp_path: Path, model_path)
             timeout_s=20,
         )
         assert httpx.get(f"{server.url}/shadow/status").json()["recorder_priority"] == "normal"
+        from typer.testing import CliRunner
+
+        from edgewise.cli import app
+
+        res = CliRunner().invoke(app, ["shadow", "status", "--url", server.url])
+        assert res.exit_code == 0 and "now runs at normal priority" in res.stderr
 
 
 def test_a_dead_recorder_stops_the_mirroring_not_production(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]

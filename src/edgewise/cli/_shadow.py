@@ -220,6 +220,12 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
             "recorded or judged any more (see the gateway's stderr); restart the gateway",
             highlight=False,
         )
+    if doc.get("recorder_priority") == "normal":
+        err_console.print(
+            "note: the shadow recorder got no CPU for a while (busy CPUs) and now runs at "
+            "normal priority (nice 10); copies dropped meanwhile are in `dropped`",
+            highlight=False,
+        )
     table = Table("candidate", "state", "paired", "censored", "dropped", "verdict", "reason")
     for c in doc["candidates"]:
         table.add_row(
