@@ -225,6 +225,7 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
             "note: the shadow recorder got no CPU for a while (busy CPUs) and now runs at "
             "normal priority (nice 10); copies dropped meanwhile are in `dropped`",
             highlight=False,
+            soft_wrap=True,
         )
     table = Table("candidate", "state", "paired", "censored", "dropped", "verdict", "reason")
     for c in doc["candidates"]:
