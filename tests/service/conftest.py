@@ -74,3 +74,39 @@ def add_shadow_run(store: Store) -> int:
         )
     )
     return run_id
+
+
+def add_measurement_and_gate(store: Store, model: Path) -> int:
+    """A real profile run of ``model`` saved as measured on ``edge-box``, and a gate event
+    with a prediction beside the measured value; returns the measurement id."""
+    from edgewise.profile import ProfileSettings, profile_model, save_result
+    from edgewise.store import DeploymentRecord
+
+    settings = ProfileSettings(
+        duration_s=0.5,
+        min_queries=64,
+        warmup=5,
+        threads=1,
+        operator_runs=3,
+        device_name="edge-box",
+    )
+    result = save_result(profile_model(model, settings), store)
+    store.add_deployment(
+        DeploymentRecord(
+            event="gate",
+            model_name=result.model.name,
+            model_sha256=result.model.sha256,
+            device="edge-box",
+            verdict="fits",
+            reason="fits: test",
+            source="measurement",
+            slo_ms=5.0,
+            percentile=99.0,
+            predicted_ms=0.05,
+            predicted_lo_ms=0.03,
+            predicted_hi_ms=0.08,
+            observed_ms=result.latency.p99_ms,
+        )
+    )
+    assert result.measurement_id is not None
+    return result.measurement_id

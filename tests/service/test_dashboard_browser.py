@@ -128,3 +128,34 @@ def test_shadow_page_lists_runs_and_draws_a_run(server: str, tiny_store: Store) 
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_measurements_page_draws_cdf_split_and_registry(
+    server: str, tiny_store: Store, model_path
+) -> None:  # type: ignore[no-untyped-def]
+    """/measurements draws the newest measurement's CDF and I/O vs compute bars, and the
+    registry's predicted vs observed scatter."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("chromium not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    from tests.service.conftest import add_measurement_and_gate
+
+    mid = add_measurement_and_gate(tiny_store, model_path("mlp-tiny"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server}/measurements")
+            page.wait_for_selector(f"body[data-shown='{mid}']", timeout=20_000)
+            page.wait_for_selector("body[data-registry]", timeout=20_000)
+            assert page.locator("#cdf .scatterlayer .trace").count() == 1
+            bars = page.locator("#split .legend .legendtext").all_text_contents()
+            assert {"io", "compute"} <= set(bars)
+            assert page.locator("body").get_attribute("data-registry") == "1"
+            assert page.locator("#pvo .scatterlayer .trace").count() == 2  # events + y = x
+            assert not errors, errors
+        finally:
+            browser.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from edgewise.cli._app import JSON_OPTION, app, console, print_json
@@ -11,36 +9,6 @@ from edgewise.errors import UnknownNameError
 
 measurements_app = typer.Typer(help="Read stored measurements.", no_args_is_help=True)
 app.add_typer(measurements_app, name="measurements")
-
-
-def measurement_doc(m: Any, *, full: bool = False) -> dict[str, Any]:
-    """A stored measurement in the same shape as ``profile --json``."""
-    doc: dict[str, Any] = {
-        "measurement_id": m.id,
-        "created_at": m.created_at.isoformat() if m.created_at else None,
-        "model": {
-            "name": m.model.name,
-            "sha256": m.model.sha256,
-            "format": m.model.format,
-            "size_bytes": m.model.size_bytes,
-            "path": m.model.path,
-            "inputs": m.model.input_signature,
-        },
-        "device": {"name": m.device.name, "fingerprint_sha": m.device.fingerprint_sha},
-        "scenario": m.scenario,
-        "backend": m.backend,
-        "queries": m.queries,
-        "valid": m.valid,
-        **m.summary,
-    }
-    if full:
-        doc["device"] |= m.environment
-        doc["settings"] = m.settings
-        doc["latencies_ms"] = list(m.latencies_ms)
-        doc["histogram"] = m.histogram
-        doc["loadgen_summary"] = m.loadgen_summary
-        doc["loadgen_detail"] = m.loadgen_detail
-    return doc
 
 
 @measurements_app.command("list")
@@ -53,6 +21,7 @@ def list_(
     """List stored measurements, newest first."""
     from rich.table import Table
 
+    from edgewise.profile import measurement_doc
     from edgewise.store import Store
 
     rows = Store().list_measurements(model_sha256=model, device=device, limit=limit)
@@ -103,6 +72,7 @@ def show(
 ) -> None:
     """Show one measurement in full, LoadGen's logs included with --json."""
     from edgewise.cli._profile import render_profile
+    from edgewise.profile import measurement_doc
     from edgewise.store import Store
 
     m = Store().get_measurement(measurement_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from edgewise.profile._loadgen import SCENARIOS, LoadGenRun, LoadGenSettings, parse_detail
 from edgewise.profile._result import ProfileResult
 from edgewise.profile._runner import ProfileSettings, profile_model
-from edgewise.profile._save import save_result
+from edgewise.profile._save import measurement_doc, save_result
 
 __all__ = [
     "SCENARIOS",
@@ -17,6 +17,7 @@ __all__ = [
     "LoadGenSettings",
     "ProfileResult",
     "ProfileSettings",
+    "measurement_doc",
     "parse_detail",
     "profile_model",
     "save_result",

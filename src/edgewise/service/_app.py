@@ -40,6 +40,8 @@ def create_app(*, store: Store | None = None, body_timeout_s: float = 30.0) -> F
     from fastapi_offline import FastAPIOffline
 
     from edgewise.service._dashboard import router as dashboard_router
+    from edgewise.service._measurements import page_router as measurements_page_router
+    from edgewise.service._measurements import router as measurements_router
     from edgewise.service._recommend import router as recommend_router
     from edgewise.service._shadow import page_router as shadow_page_router
     from edgewise.service._shadow import router as shadow_router
@@ -50,7 +52,8 @@ def create_app(*, store: Store | None = None, body_timeout_s: float = 30.0) -> F
         title="edgewise",
         version=__version__,
         description="Chip catalog and recommendations: latency of a model on many chips, "
-        "measured where known and predicted elsewhere; and the stored shadow runs.",
+        "measured where known and predicted elsewhere; stored measurements, shadow runs and the "
+        "deployment registry.",
     )
     app.state.store = store
     app.state.catalog_cache = {}
@@ -96,6 +99,8 @@ def create_app(*, store: Store | None = None, body_timeout_s: float = 30.0) -> F
     app.include_router(dashboard_router)
     app.include_router(shadow_router)
     app.include_router(shadow_page_router)
+    app.include_router(measurements_router)
+    app.include_router(measurements_page_router)
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES, timeout_s=body_timeout_s)
     return app
 

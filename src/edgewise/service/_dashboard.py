@@ -45,7 +45,8 @@ padding:2px 6px}th{background:#f4f4f4}
 <h1>Chip ranking</h1>
 <p>Latency per chip with its interval: <span style="color:MEASURED">measured</span> (median of
 published results) or <span style="color:PREDICTED">predicted</span> (low-rank completion).
-Shadow runs: <a href="/shadow">/shadow</a>; API docs: <a href="/docs">/docs</a>.</p>
+Measurements: <a href="/measurements">/measurements</a>; shadow runs:
+<a href="/shadow">/shadow</a>; API docs: <a href="/docs">/docs</a>.</p>
 <form id="q">
 <label>benchmark<select id="benchmark"></select></label>
 <label>SLO (ms)<input id="slo" type="number" step="any" min="0" value="1"></label>

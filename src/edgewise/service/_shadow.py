@@ -59,7 +59,8 @@ tr.run{cursor:pointer}tr.run:hover{background:#eef}.reason{color:#444;font-size:
 </style></head><body>
 <h1>Shadow runs</h1>
 <p>Each run as stored: candidates judged on mirrored production traffic, each replica timed
-on its own clock. Chip ranking: <a href="/">/</a>; API: <a href="/docs">/docs</a>.</p>
+on its own clock. <a href="/">Chip ranking</a>, <a href="/measurements">measurements</a>,
+<a href="/docs">API</a>.</p>
 <div id="status">loading...</div><table id="runs"></table><div id="run"></div>
 <script>
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;",
