@@ -29,6 +29,7 @@ def test_measurements_and_the_registry(model_path) -> None:  # type: ignore[no-u
     assert event["event"] == "gate" and event["predicted_ms"] == 0.05
     r = _call(app, "GET", "/api/measurements/999")
     assert r.status_code == 404 and "unknown measurement '999'" in r.json()["error"]
+    assert _call(app, "GET", f"/api/measurements/{2**64}").status_code == 422
     r = _call(app, "GET", "/api/deployments?event=deploy")
     assert r.status_code == 400 and "--event must be one of" in r.json()["error"]
     page = _call(app, "GET", "/measurements")

@@ -42,3 +42,6 @@ def test_unknown_runs_and_candidates_are_404_with_json() -> None:
     assert r.status_code == 422 and "candidate" in r.json()["error"]
     r = _call(app, "GET", "/api/shadow/runs?limit=0")
     assert r.status_code == 422
+    # an id no database integer holds is a 422, not the driver's OverflowError (a 500)
+    r = _call(app, "GET", f"/api/shadow/runs/{2**64}")
+    assert r.status_code == 422 and "run_id" in r.json()["error"]

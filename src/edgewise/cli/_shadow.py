@@ -306,7 +306,9 @@ def _ms(q: dict[str, Any]) -> str:
 
 @shadow_app.command("show")
 def show(
-    run_id: int = typer.Argument(..., help="Run id (see `edgewise shadow runs`)."),
+    run_id: int = typer.Argument(
+        ..., min=1, max=2**63 - 1, help="Run id (see `edgewise shadow runs`)."
+    ),
     pairs: Path | None = typer.Option(
         None, "--pairs", help="Also write the run's paired records to FILE (.csv or .parquet)."
     ),

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from edgewise._json import json_safe
 from edgewise.errors import UnknownNameError
 from edgewise.service._app import get_store
+from edgewise.service._shadow import RowId
 from edgewise.store import Store
 
 router = APIRouter(prefix="/api", tags=["measurements"])
@@ -40,7 +41,7 @@ def measurements(
 
 @router.get("/measurements/{measurement_id}", summary="One measurement, with its latency CDF")
 def measurement(
-    measurement_id: int,
+    measurement_id: RowId,
     store: Annotated[Store, Depends(get_store)],
     latencies: Annotated[bool, Query(description="include every query's latency")] = False,
 ) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
 from edgewise._json import json_safe
@@ -16,6 +17,8 @@ from edgewise.service._app import get_store
 from edgewise.store import Store
 
 router = APIRouter(prefix="/api/shadow", tags=["shadow"])
+#: A stored row id: what SQLite and PostgreSQL integers hold (a bigger one is a 422, not a 500).
+RowId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 page_router = APIRouter(include_in_schema=False)
 
 
@@ -30,7 +33,7 @@ def runs(
 
 
 @router.get("/runs/{run_id}", summary="One run: per-candidate summaries, verdicts, events")
-def run(run_id: int, store: Annotated[Store, Depends(get_store)]) -> Any:
+def run(run_id: RowId, store: Annotated[Store, Depends(get_store)]) -> Any:
     from edgewise.shadow._history import run_report
 
     return json_safe(run_report(store, run_id))
@@ -38,7 +41,7 @@ def run(run_id: int, store: Annotated[Store, Depends(get_store)]) -> Any:
 
 @router.get("/runs/{run_id}/bands", summary="A candidate's and production's latency bands")
 def bands(
-    run_id: int,
+    run_id: RowId,
     store: Annotated[Store, Depends(get_store)],
     candidate: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> Any:
