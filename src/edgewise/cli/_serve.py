@@ -13,7 +13,8 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Serve the REST API (/api, OpenAPI docs at /docs) and the dashboard (/)."""
+    """Serve the REST API (/api, OpenAPI docs at /docs) and the pages: chip ranking (/),
+    measurements (/measurements) and shadow runs (/shadow)."""
     import uvicorn
 
     from edgewise._listen import check_listen
@@ -22,7 +23,20 @@ def serve(
     check_listen(host, port)
     url = f"http://{host}:{port}"
     if as_json:
-        print_json({"url": url, "docs": f"{url}/docs", "dashboard": f"{url}/"})
+        print_json(
+            {
+                "url": url,
+                "docs": f"{url}/docs",
+                "dashboard": f"{url}/",
+                "measurements": f"{url}/measurements",
+                "shadow": f"{url}/shadow",
+            }
+        )
     else:
-        console.print(f"edgewise serving on {url} (docs {url}/docs)", highlight=False)
+        console.print(
+            f"edgewise serving on {url}: chip ranking {url}/, measurements {url}/measurements, "
+            f"shadow runs {url}/shadow, API docs {url}/docs",
+            highlight=False,
+            soft_wrap=True,
+        )
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
