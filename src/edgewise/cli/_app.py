@@ -127,6 +127,12 @@ err_console = Console(stderr=True)
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON to stdout.")
 
 
+def split_list(values: list[str]) -> list[str] | None:
+    """Repeated and comma-separated option values as one list (None if empty)."""
+    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
+    return out or None
+
+
 def print_json(obj: Any) -> None:
     """Write ``obj`` as JSON to stdout (not through rich, so nothing is wrapped)."""
     sys.stdout.write(json.dumps(json_safe(obj), indent=2, default=str) + "\n")

@@ -75,27 +75,21 @@ def export_cmd(
 
     One row per (model, device): profile runs' p50, shadow replicas' medians, imported rows.
     """
-    from edgewise._paths import check_writable
-    from edgewise.data import store_table
+    from edgewise.cli._app import split_list
+    from edgewise.data import check_table_path, store_table, write_table
     from edgewise.data._store_table import source_kind
-    from edgewise.errors import DataError
     from edgewise.store import Store
 
-    if file.suffix.lower() not in (".csv", ".parquet"):
-        raise DataError(f"write .csv or .parquet, not {file.suffix or 'no suffix'!r}")
-    check_writable(file, what="the table")
+    check_table_path(file, what="the table")  # before reading the whole store
     store = Store()
     try:
-        table = store_table(store, sources=[s.strip() for s in sources.split(",") if s.strip()])
+        table = store_table(store, sources=split_list([sources]) or [])
     finally:
         store.close()
     frame = table.frame[["space", "arch", "model", "device", "latency_ms", "source"]].copy()
     # model-path rows keep the path; space rows are written as space + arch
     frame.loc[frame["space"] != "", "model"] = ""
-    if file.suffix.lower() == ".csv":
-        frame.to_csv(file, index=False)
-    else:
-        frame.to_parquet(file, index=False)
+    write_table(frame, file, what="the table")
     doc = {
         "path": str(file),
         "rows": len(frame),

@@ -9,7 +9,8 @@ from typing import Any
 
 import typer
 
-from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
+from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json, split_list
+from edgewise.cli._data import SOURCES_OPTION
 
 predictor_app = typer.Typer(
     help="Train, evaluate and adapt latency predictors.", no_args_is_help=True
@@ -30,11 +31,6 @@ SPACE_OPTION = typer.Option(
     help="Use one space of the table (nasbench201, fbnet, or onnx for "
     "model-path rows); needed when the table holds several.",
 )
-
-
-def _split(values: list[str]) -> list[str] | None:
-    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
-    return out or None
 
 
 def _table(path: Path) -> Any:
@@ -96,7 +92,7 @@ def evaluate_cmd(
             table,
             train_size=train_size,
             seeds=seeds,
-            devices=_split(devices),
+            devices=split_list(devices),
             space=space,
             params={"n_estimators": n_estimators},
             progress=progress,
@@ -209,9 +205,7 @@ def train_cmd(
         "--from-store",
         help="Train on the store's latencies instead (see `edgewise data export`).",
     ),
-    sources: str = typer.Option(
-        "measured,shadow,imported", "--sources", help="With --from-store: which latencies."
-    ),
+    sources: str = SOURCES_OPTION,
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -237,7 +231,7 @@ def train_cmd(
 
         store = Store()
         try:
-            table = store_table(store, sources=[s.strip() for s in sources.split(",") if s.strip()])
+            table = store_table(store, sources=split_list([sources]) or [])
         finally:
             store.close()
     else:
@@ -247,7 +241,7 @@ def train_cmd(
         _, info = train_predictor(
             table,
             out=out,
-            devices=_split(devices),
+            devices=split_list(devices),
             space=space,
             max_per_device=max_per_device,
             params={"n_estimators": n_estimators},

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from edgewise.data._import import ImportReport, import_table
 from edgewise.data._store_table import SOURCES, store_table
-from edgewise.data._table import COLUMNS, LatencyTable, RowProblem
+from edgewise.data._table import (
+    COLUMNS,
+    LatencyTable,
+    RowProblem,
+    check_table_path,
+    write_table,
+)
 
 __all__ = [
     "COLUMNS",
@@ -18,6 +24,8 @@ __all__ = [
     "ImportReport",
     "LatencyTable",
     "RowProblem",
+    "check_table_path",
     "import_table",
     "store_table",
+    "write_table",
 ]

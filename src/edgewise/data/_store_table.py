@@ -29,13 +29,15 @@ from edgewise.store import Store
 
 #: Where rows come from, in the order they take precedence for one (model, device).
 SOURCES = ("measured", "shadow", "imported")
+#: How the ``source`` column names a profile run and a shadow run (then their ids).
+_MEASURED, _SHADOW = "measurement #", "shadow run "
 
 
 def _measured(store: Store, rows: list[dict[str, Any]], gone: list[RowProblem]) -> None:
     for m in store.list_measurements():  # newest first
         if m.model is None or m.device is None:
             continue
-        label = f"measurement #{m.id}"
+        label = f"{_MEASURED}{m.id}"
         if not m.valid:
             gone.append(RowProblem(0, "invalid LoadGen run", label))
             continue
@@ -65,7 +67,7 @@ def _shadow(store: Store, rows: list[dict[str, Any]], gone: list[RowProblem]) ->
             promoted[e.run_id] = at if first is None else min(first, at)
     for run in store.list_shadow_runs():
         assert run.id is not None
-        label = f"shadow run {run.id}"
+        label = f"{_SHADOW}{run.id}"
         pairs = store.shadow_pairs(run.id)
         until = promoted.get(run.id)
         prod: dict[int, float] = {}
@@ -125,9 +127,9 @@ def _imported(store: Store, rows: list[dict[str, Any]], gone: list[RowProblem]) 
 
 def source_kind(source: str) -> str:
     """Which of :data:`SOURCES` a row's ``source`` label names."""
-    if source.startswith("measurement #"):
+    if source.startswith(_MEASURED):
         return "measured"
-    return "shadow" if source.startswith("shadow run ") else "imported"
+    return "shadow" if source.startswith(_SHADOW) else "imported"
 
 
 _READERS = {"measured": _measured, "shadow": _shadow, "imported": _imported}

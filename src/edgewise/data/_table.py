@@ -306,3 +306,23 @@ def _check_model(model: str, base_dir: Path | None) -> tuple[str, str] | str:
     except EdgewiseError as exc:
         return f"{model}: {exc}"
     return str(p.resolve()), hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def check_table_path(path: Path, *, what: str) -> None:
+    """DataError/ConfigError unless ``path`` is a writable ``.csv`` or ``.parquet`` file
+    (callers check before long work, then :func:`write_table`)."""
+    from edgewise._paths import check_writable
+
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise DataError(f"{what}: write a .csv or .parquet file, not {suffix or 'no suffix'!r}")
+    check_writable(path, what=what)
+
+
+def write_table(frame: pd.DataFrame, path: Path, *, what: str) -> None:
+    """Write ``frame`` as CSV or Parquet, by ``path``'s suffix (checked first)."""
+    check_table_path(path, what=what)
+    if path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)

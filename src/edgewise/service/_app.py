@@ -11,9 +11,9 @@ Capabilities add routers with ``app.include_router(...)``; handlers reach the st
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +23,10 @@ from edgewise import __version__
 from edgewise._json import json_safe
 from edgewise.errors import EdgewiseError, InputError, UnknownNameError
 from edgewise.store import Store
+
+#: A stored row id in a path: what SQLite and PostgreSQL integers hold (a bigger one is a
+#: 422, not the driver's OverflowError).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def get_store(request: Request) -> Store:

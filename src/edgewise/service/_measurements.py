@@ -15,8 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from edgewise._json import json_safe
 from edgewise.errors import UnknownNameError
-from edgewise.service._app import get_store
-from edgewise.service._shadow import RowId
+from edgewise.service._app import RowId, get_store
 from edgewise.store import Store
 
 router = APIRouter(prefix="/api", tags=["measurements"])
@@ -53,7 +52,7 @@ def measurement(
             "measurement", str(measurement_id), advice="GET /api/measurements lists them"
         )
     doc = measurement_doc(m, full=True)
-    values = np.sort(np.asarray(doc["latencies_ms"], dtype=float))
+    values = np.asarray(doc["latencies_ms"], dtype=float)
     levels = np.linspace(0.0, 1.0, CDF_POINTS)
     doc["cdf"] = {
         "p": levels.tolist(),

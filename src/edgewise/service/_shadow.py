@@ -9,16 +9,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
 from edgewise._json import json_safe
-from edgewise.service._app import get_store
+from edgewise.service._app import RowId, get_store
 from edgewise.store import Store
 
 router = APIRouter(prefix="/api/shadow", tags=["shadow"])
-#: A stored row id: what SQLite and PostgreSQL integers hold (a bigger one is a 422, not a 500).
-RowId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 page_router = APIRouter(include_in_schema=False)
 
 

@@ -11,12 +11,11 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from edgewise.report import Section, figure_html
-from edgewise.store import ShadowPairRecord, Store
+from edgewise.store import Store
 
 #: Bounds of the demo's load: it stops at the first of these (or at a final verdict).
 DEMO_REQUESTS = 2000
@@ -76,57 +75,11 @@ def slower_variant(
     return path
 
 
-def _bands(
-    values: np.ndarray, window: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    starts = np.arange(0, max(1, values.size - window + 1), max(1, window // 4))
-    centers, lo, mid, hi = [], [], [], []
-    for s in starts:
-        chunk = values[s : s + window]
-        chunk = chunk[np.isfinite(chunk)]
-        if chunk.size:
-            centers.append(s + window / 2)
-            lo.append(np.percentile(chunk, 10))
-            mid.append(np.percentile(chunk, 50))
-            hi.append(np.percentile(chunk, 90))
-    return np.array(centers), np.array(lo), np.array(mid), np.array(hi)
-
-
-def band_figure(pairs: list[ShadowPairRecord], *, production: str, candidate: str) -> Any:
-    """Production vs candidate latency (p10-p90 band and median) over paired requests."""
-    import plotly.graph_objects as go
-
-    prod = np.array([p.production_ms for p in pairs])
-    cand = np.array([np.inf if p.candidate_ms is None else p.candidate_ms for p in pairs])
-    window = max(20, len(pairs) // 30)
-    fig = go.Figure()
-    for label, values, color in ((production, prod, "31,119,180"), (candidate, cand, "214,39,40")):
-        x, lo, mid, hi = _bands(values, window)
-        fig.add_trace(go.Scatter(x=x, y=hi, line={"width": 0}, showlegend=False, hoverinfo="skip"))
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=lo,
-                fill="tonexty",
-                fillcolor=f"rgba({color},0.2)",
-                line={"width": 0},
-                name=f"{label} p10-p90",
-            )
-        )
-        fig.add_trace(go.Scatter(x=x, y=mid, line={"color": f"rgb({color})"}, name=f"{label} p50"))
-    fig.update_layout(
-        title=f"Shadow: {candidate} vs {production}, each timed on its own replica's clock",
-        xaxis_title="paired request",
-        yaxis_title="latency (ms)",
-        height=420,
-    )
-    return fig
-
-
 def demo_section(*, workdir: Path, store: Store) -> Section:
     """Shadow a slower variant of cnn-small against it, judge, auto-roll back, plot."""
     import httpx
 
+    from edgewise.shadow._history import band_figure
     from edgewise.shadow.gateway import ShadowConfig, ShadowServer
     from edgewise.zoo import write_example
 

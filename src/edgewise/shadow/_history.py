@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from edgewise.errors import DataError, UnknownNameError
-from edgewise.store import ShadowPairRecord, ShadowRunRecord, Store
+from edgewise.errors import UnknownNameError
+from edgewise.store import ShadowPairRecord, ShadowRunRecord, ShadowVerdictRecord, Store
 
 #: Quantiles summarised per replica, with distribution-free 95% intervals.
 SUMMARY_QUANTILES = (0.5, 0.99)
@@ -63,18 +63,30 @@ def _head(run: ShadowRunRecord) -> dict[str, Any]:
     }
 
 
-def _last_verdicts(store: Store, run_id: int) -> dict[str, dict[str, Any]]:
-    """Each candidate's latest stored verdict (verdicts are stored when they change)."""
-    last: dict[str, dict[str, Any]] = {}
-    for v in store.shadow_verdicts(run_id):
-        last[v.candidate] = {
-            "verdict": v.verdict,
-            "rule": v.rule,
-            "final": v.final,
-            "requests_used": v.requests_used,
-            "reason": v.reason,
-        }
-    return last
+def _look(v: ShadowVerdictRecord) -> dict[str, Any]:
+    """One stored verdict change, as ``shadow show`` and the API give it."""
+    return {
+        "time": v.created_at.isoformat() if v.created_at else None,
+        "verdict": v.verdict,
+        "rule": v.rule,
+        "final": v.final,
+        "requests_used": v.requests_used,
+        "reason": v.reason,
+    }
+
+
+def _by_candidate(pairs: list[ShadowPairRecord]) -> dict[str, list[ShadowPairRecord]]:
+    out: dict[str, list[ShadowPairRecord]] = {}
+    for p in pairs:
+        out.setdefault(p.candidate, []).append(p)
+    return out
+
+
+def _latencies(pairs: list[ShadowPairRecord]) -> tuple[np.ndarray, np.ndarray]:
+    """Production's and the candidate's times per pair; a censored copy is ``inf``."""
+    prod = np.array([p.production_ms for p in pairs], dtype=float)
+    cand = np.array([np.inf if p.censored else p.candidate_ms for p in pairs], dtype=float)
+    return prod, cand
 
 
 def list_runs(store: Store, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -82,15 +94,13 @@ def list_runs(store: Store, *, limit: int = 20) -> list[dict[str, Any]]:
     out = []
     for run in store.list_shadow_runs(limit=limit):
         assert run.id is not None
-        last = _last_verdicts(store, run.id)
+        head = _head(run)
+        last = {v.candidate: v.verdict for v in store.shadow_verdicts(run.id)}  # stored in order
         out.append(
             {
-                **_head(run),
+                **head,
                 "pairs": store.count_shadow_pairs(run.id),
-                "verdicts": {
-                    name: last.get(name, {}).get("verdict", "PENDING")
-                    for name in _head(run)["candidates"]
-                },
+                "verdicts": {name: last.get(name, "PENDING") for name in head["candidates"]},
             }
         )
     return out
@@ -110,8 +120,7 @@ def _quantiles(values: np.ndarray) -> dict[str, Any]:
 
 
 def _summary(pairs: list[ShadowPairRecord]) -> dict[str, Any]:
-    prod = np.array([p.production_ms for p in pairs], dtype=float)
-    cand = np.array([np.inf if p.censored else p.candidate_ms for p in pairs], dtype=float)
+    prod, cand = _latencies(pairs)
     answered = [p for p in pairs if not p.censored]
     outcomes = Counter(p.outcome for p in pairs)
     doc: dict[str, Any] = {
@@ -132,22 +141,10 @@ def run_report(store: Store, run_id: int) -> dict[str, Any]:
     records, each verdict change, and the registry events it caused."""
     run = _run(store, run_id)
     names = _head(run)["candidates"]
-    pairs = store.shadow_pairs(run_id)
-    by_name: dict[str, list[ShadowPairRecord]] = {}
-    for p in pairs:
-        by_name.setdefault(p.candidate, []).append(p)
+    by_name = _by_candidate(store.shadow_pairs(run_id))
     history: dict[str, list[dict[str, Any]]] = {}
     for v in store.shadow_verdicts(run_id):
-        history.setdefault(v.candidate, []).append(
-            {
-                "time": v.created_at.isoformat() if v.created_at else None,
-                "verdict": v.verdict,
-                "rule": v.rule,
-                "final": v.final,
-                "requests_used": v.requests_used,
-                "reason": v.reason,
-            }
-        )
+        history.setdefault(v.candidate, []).append(_look(v))
     # the baseline's pairs (``--baseline``) are stored under its own name
     for extra in sorted(set(by_name) - set(names)):
         names.append(extra)
@@ -162,7 +159,7 @@ def run_report(store: Store, run_id: int) -> dict[str, Any]:
                 "history": looks,
             }
         )
-    events = [e.to_dict() for e in store.list_deployments() if e.run_id == run_id]
+    events = [e.to_dict() for e in store.list_deployments(run_id=run_id)]
     return {
         **_head(run),
         "settings": run.settings,
@@ -175,53 +172,95 @@ def export_pairs(store: Store, run_id: int, path: str | Path) -> int:
     """Write a run's paired records to ``path`` (``.csv`` or ``.parquet``); returns the count."""
     import pandas as pd
 
-    _run(store, run_id)
-    out = Path(path)
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise DataError(f"--pairs writes .csv or .parquet, not {out.suffix or 'no suffix'!r}")
-    from edgewise._paths import check_writable
+    from edgewise.data import write_table
 
-    check_writable(out, what="the paired records")
+    _run(store, run_id)
     pairs = store.shadow_pairs(run_id)
     frame = pd.DataFrame(
         [{c: getattr(p, c) for c in PAIR_COLUMNS} for p in pairs], columns=list(PAIR_COLUMNS)
     )
-    if out.suffix.lower() == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        frame.to_parquet(out, index=False)
+    write_table(frame, Path(path), what="the paired records")
     return len(frame)
 
 
 def run_figures(store: Store, run_id: int) -> list[Any]:
     """One plotly figure per candidate: its latency against production's over the run."""
-    from edgewise.shadow._demo import band_figure
-
     run = _run(store, run_id)
     production = str(run.production.get("name", "production"))
-    by_name: dict[str, list[ShadowPairRecord]] = {}
-    for p in store.shadow_pairs(run_id):
-        by_name.setdefault(p.candidate, []).append(p)
     return [
-        band_figure(pairs, production=production, candidate=name) for name, pairs in by_name.items()
+        band_figure(pairs, production=production, candidate=name)
+        for name, pairs in _by_candidate(store.shadow_pairs(run_id)).items()
     ]
 
 
-def latency_bands(store: Store, run_id: int, candidate: str, *, points: int = 60) -> dict[str, Any]:
-    """Production's and ``candidate``'s latency over the run as p10/p50/p90 bands on a
-    moving window of paired requests (what the dashboard and ``--html`` draw)."""
-    from edgewise.shadow._demo import _bands
+def _band(values: np.ndarray, window: int) -> dict[str, list[float]]:
+    """p10/p50/p90 of ``values`` on a moving window (a quarter window apart)."""
+    starts = np.arange(0, max(1, values.size - window + 1), max(1, window // 4))
+    out: dict[str, list[float]] = {"x": [], "p10": [], "p50": [], "p90": []}
+    for s in starts:
+        chunk = values[s : s + window]
+        chunk = chunk[np.isfinite(chunk)]
+        if chunk.size:
+            out["x"].append(float(s + window / 2))
+            for key, q in (("p10", 10), ("p50", 50), ("p90", 90)):
+                out[key].append(float(np.percentile(chunk, q)))
+    return out
 
+
+def bands(pairs: list[ShadowPairRecord], *, points: int = 60) -> dict[str, Any]:
+    """Production's and the candidate's latency over ``pairs`` as p10/p50/p90 bands on a
+    moving window of about ``len(pairs) / points`` paired requests (at least 20)."""
+    window = max(20, len(pairs) // points)
+    prod, cand = _latencies(pairs)
+    return {
+        "pairs": len(pairs),
+        "window": window,
+        "production": _band(prod, window),
+        "candidate": _band(cand, window),
+    }
+
+
+def band_figure(pairs: list[ShadowPairRecord], *, production: str, candidate: str) -> Any:
+    """Production vs candidate latency (p10-p90 band and median) over paired requests."""
+    import plotly.graph_objects as go
+
+    doc = bands(pairs, points=30)
+    fig = go.Figure()
+    for label, band, color in (
+        (production, doc["production"], "31,119,180"),
+        (candidate, doc["candidate"], "214,39,40"),
+    ):
+        x = band["x"]
+        fig.add_trace(
+            go.Scatter(x=x, y=band["p90"], line={"width": 0}, showlegend=False, hoverinfo="skip")
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=band["p10"],
+                fill="tonexty",
+                fillcolor=f"rgba({color},0.2)",
+                line={"width": 0},
+                name=f"{label} p10-p90",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(x=x, y=band["p50"], line={"color": f"rgb({color})"}, name=f"{label} p50")
+        )
+    fig.update_layout(
+        title=f"Shadow: {candidate} vs {production}, each timed on its own replica's clock",
+        xaxis_title="paired request",
+        yaxis_title="latency (ms)",
+        height=420,
+    )
+    return fig
+
+
+def latency_bands(store: Store, run_id: int, candidate: str) -> dict[str, Any]:
+    """:func:`bands` of one candidate of a stored run (what the dashboard draws)."""
     run = _run(store, run_id)
     pairs = store.shadow_pairs(run_id, candidate=candidate)
     if not pairs:
         known = sorted({c.get("name", "") for c in run.candidates})
         raise UnknownNameError("candidate", candidate, known, advice=f"no pairs in run {run_id}")
-    prod = np.array([p.production_ms for p in pairs])
-    cand = np.array([np.inf if p.censored else p.candidate_ms for p in pairs], dtype=float)
-    window = max(20, len(pairs) // points)
-    out: dict[str, Any] = {"candidate": candidate, "pairs": len(pairs), "window": window}
-    for name, values in (("production", prod), ("candidate", cand)):
-        x, lo, mid, hi = _bands(values, window)
-        out[name] = {"x": x.tolist(), "p10": lo.tolist(), "p50": mid.tolist(), "p90": hi.tolist()}
-    return out
+    return bands(pairs)

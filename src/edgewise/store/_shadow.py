@@ -125,11 +125,15 @@ class ShadowMixin(StoreBase):
         model_sha256: str | None = None,
         device: str | None = None,
         event: str | None = None,
+        run_id: int | None = None,
         limit: int | None = None,
     ) -> list[DeploymentRecord]:
-        """Deployment events, newest first; filter by model sha (prefix), device or event."""
+        """Deployment events, newest first; filter by model sha (prefix), device, event or
+        shadow run."""
         d = t.deployments
         q = sa.select(d).order_by(d.c.id.desc())
+        if run_id is not None:
+            q = q.where(d.c.run_id == run_id)
         if model_sha256:
             q = q.where(d.c.model_sha256.startswith(model_sha256))
         if device:
