@@ -90,6 +90,24 @@ def test_missing_and_garbage_files(tmp_path: Path) -> None:
         load_predictor(junk)
 
 
+def test_a_missing_predictor_is_reported_before_the_heavy_imports(tmp_path: Path) -> None:
+    """`edgewise predict` without a trained predictor said so after 4.7 s, 2.4 of them
+    importing scikit-learn (scipy.stats, pandas) to load a file that was not there."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from edgewise.predict import load_predictor\n"
+        "try:\n"
+        f"    load_predictor({str(tmp_path / 'nope.zip')!r})\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, 'sklearn' in sys.modules, 'lightgbm' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["ModelError", "False", "False"], out.stdout + out.stderr
+
+
 def test_designed_shot_scores_round_trip_and_1_0_files_still_load(
     saved: tuple, tmp_path: Path
 ) -> None:
