@@ -136,3 +136,49 @@ def test_decide_rule() -> None:
     assert decide(lo_ms=5, hi_ms=6, slo_ms=5) == UNCERTAIN
     assert decide(lo_ms=5.01, hi_ms=6, slo_ms=5) == DOES_NOT_FIT
     assert decide(lo_ms=1, hi_ms=float("inf"), slo_ms=5) == UNCERTAIN
+
+
+def test_gate_judges_the_newest_valid_run_of_its_scenario(
+    measured: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A walkthrough's gate read a later INVALID multi-stream run (p99 70 ms against the
+    single-stream run's 5.9) as the evidence. Now an offline run, and a newer INVALID
+    single-stream run, leave the decision on the valid single-stream run."""
+    import dataclasses
+    import shutil
+
+    from edgewise.profile import ProfileSettings, profile_model, save_result
+
+    model, url = measured
+    copy = tmp_path / "gate.db"
+    shutil.copy(url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    with Store(url) as store:
+        first = store.list_measurements(device="gate-dev")[0]
+        assert first.scenario == "single-stream" and first.valid
+        base = dict(device_name="gate-dev", operator_runs=0, warmup=2, threads=1)
+        offline = profile_model(
+            model, ProfileSettings(scenario="offline", duration_s=0.2, min_queries=1, **base)
+        )
+        save_result(offline, store)
+        run = profile_model(model, ProfileSettings(duration_s=0.2, min_queries=50, **base))
+        m, mod, dev = run.to_records()
+        slow = tuple(x * 100 for x in m.latencies_ms)  # an INVALID run, much slower
+        store.add_measurement(
+            dataclasses.replace(m, valid=False, latencies_ms=slow), model=mod, device=dev
+        )
+        result = gate(model, device="gate-dev", slo_ms=1e6, store=store)
+        assert result.measurement_id == first.id and result.scenario == "single-stream"
+        assert "single-stream" in result.reason and "INVALID" not in result.reason
+        with pytest.raises(DataError, match="--scenario server"):
+            gate(model, device="gate-dev", slo_ms=1.0, store=store, scenario="Server")
+        n_events = len(store.list_deployments(event="gate"))
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        ["gate", str(model), "--device", "gate-dev", "--slo-ms", "5", "--scenario", "offline"],
+        env={"EDGEWISE_DB": url},
+    )
+    assert res.exit_code == 2 and "offline" in res.output and len(res.output.splitlines()) == 1
+    with Store(url) as store:
+        assert len(store.list_deployments(event="gate")) == n_events  # nothing recorded

@@ -22,6 +22,12 @@ def gate(
     slo_ms: float = typer.Option(..., "--slo-ms", help="Latency SLO in milliseconds."),
     percentile: float = typer.Option(99.0, "--percentile", help="Percentile the SLO applies to."),
     confidence: float = typer.Option(0.95, "--confidence", help="Confidence of the interval."),
+    scenario: str = typer.Option(
+        "single-stream",
+        "--scenario",
+        help="Whose measurements judge it: single-stream (a query alone), multi-stream or "
+        "server (latency under load). The newest VALID run wins.",
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Does MODEL meet the SLO on DEVICE? Exit 0 fits, 1 does not fit, 3 uncertain; recorded.
@@ -31,7 +37,12 @@ def gate(
     from edgewise.deploy import gate as run_gate
 
     result = run_gate(
-        model, device=device, slo_ms=slo_ms, percentile=percentile, confidence=confidence
+        model,
+        device=device,
+        slo_ms=slo_ms,
+        percentile=percentile,
+        confidence=confidence,
+        scenario=scenario,
     )
     if json_out:
         print_json(result.to_dict())

@@ -1,9 +1,11 @@
 """The pre-deploy gate: does MODEL meet a latency SLO on DEVICE? fits / does not fit / uncertain.
 
 The evidence is the newest stored measurement of that model (by sha256) on that
-device: the percentile's distribution-free confidence interval from its raw
-latencies (``edgewise.stats.quantile_ci``). With no measurement it asks the trained
-latency predictor (``edgewise.predict``) for its 90% interval. The decision:
+device in the SLO's scenario (single-stream unless told: a query's own latency;
+``server`` for latency under load), a VALID run before an INVALID one: the
+percentile's distribution-free confidence interval from its raw latencies
+(``edgewise.stats.quantile_ci``). With no single-stream measurement it asks the
+trained latency predictor (``edgewise.predict``) for its 90% interval. The decision:
 
 * ``fits`` (exit 0) when the interval's upper end is at most the SLO;
 * ``does not fit`` (exit 1) when its lower end is above the SLO;
@@ -25,6 +27,9 @@ from edgewise.errors import ConfigError, DataError, EdgewiseError, UnknownNameEr
 from edgewise.store import DeploymentRecord, Store
 
 FITS, DOES_NOT_FIT, UNCERTAIN = "fits", "does not fit", "uncertain"
+#: Scenarios whose per-query latency an SLO can apply to (an offline query's latency
+#: is its time since the whole batch was issued).
+SLO_SCENARIOS = ("single-stream", "multi-stream", "server")
 EXIT_CODES = {FITS: 0, DOES_NOT_FIT: 1, UNCERTAIN: 3}
 
 
@@ -47,6 +52,7 @@ class GateResult:
     measurement_id: int | None = None
     samples: int = 0
     event_id: int | None = None
+    scenario: str = "single-stream"
 
     @property
     def exit_code(self) -> int:
@@ -59,6 +65,7 @@ class GateResult:
             "device": self.device,
             "slo_ms": self.slo_ms,
             "percentile": self.percentile,
+            "scenario": self.scenario,
             "decision": self.decision,
             "exit_code": self.exit_code,
             "estimate_ms": self.estimate_ms,
@@ -136,12 +143,22 @@ def gate(
     slo_ms: float,
     percentile: float = 99.0,
     confidence: float = 0.95,
+    scenario: str = "single-stream",
     store: Store | None = None,
     record: bool = True,
 ) -> GateResult:
     """Decide whether ``model`` meets ``slo_ms`` at ``percentile`` on ``device``; record it."""
+    from edgewise.profile._loadgen import scenario_name
     from edgewise.runtime import load_model_info
     from edgewise.stats import quantile, quantile_ci
+
+    scenario = scenario_name(scenario)
+    if scenario not in SLO_SCENARIOS:
+        raise ConfigError(
+            f"--scenario {scenario!r}: a latency SLO applies to "
+            f"{', '.join(SLO_SCENARIOS)} (an offline query's latency is its time since "
+            "the whole batch was issued)"
+        )
 
     if not (math.isfinite(slo_ms) and slo_ms > 0):
         raise ConfigError(f"--slo-ms must be a positive number of milliseconds, got {slo_ms}")
@@ -152,8 +169,16 @@ def gate(
     info = load_model_info(model)
     store = store or Store()
     q = percentile / 100.0
+    # The newest valid run of the scenario, else its newest run (flagged below).
     rows = store.list_measurements(
-        model_sha256=info.sha256, device=device, limit=1, with_latencies=True
+        model_sha256=info.sha256,
+        device=device,
+        scenario=scenario,
+        valid=True,
+        limit=1,
+        with_latencies=True,
+    ) or store.list_measurements(
+        model_sha256=info.sha256, device=device, scenario=scenario, limit=1, with_latencies=True
     )
     label = f"p{percentile:g}"
     if rows:
@@ -164,9 +189,14 @@ def gate(
         est = quantile(lat, q)
         lo, hi = quantile_ci(lat, q, confidence=confidence)
         source, mid, n = "measurement", m.id, len(lat)
-        basis = f"measured {label} {est:.3f} ms, {confidence:.0%} CI [{lo:.3f}, {hi:.3f}] ms from {n} queries (measurement {mid})"
-        if not m.valid:  # still the latest evidence, but the reader should know
+        basis = f"measured {label} {est:.3f} ms, {confidence:.0%} CI [{lo:.3f}, {hi:.3f}] ms from {n} queries (measurement {mid}, {scenario})"
+        if not m.valid:  # no valid run of the scenario: the reader should know
             basis += "; LoadGen marked that run INVALID (see `edgewise measurements show`)"
+    elif scenario != "single-stream":  # the predictor knows a query alone, not under load
+        raise DataError(
+            f"no stored {scenario} measurement of {info.name} ({info.sha256[:12]}) on "
+            f"{device}: run `edgewise profile {info.path.name} --scenario {scenario}` there"
+        )
     else:
         pred = predicted_latency(info.path, device=device, percentile=percentile)
         if pred is None:
@@ -198,7 +228,9 @@ def gate(
     why = {
         FITS: f"the whole interval is within the SLO of {slo_ms:g} ms",
         DOES_NOT_FIT: f"even the interval's lower end is over the SLO of {slo_ms:g} ms",
-        UNCERTAIN: f"the interval straddles the SLO of {slo_ms:g} ms: measure more or shadow it",
+        UNCERTAIN: f"the interval straddles the SLO of {slo_ms:g} ms: measure more or shadow it"
+        if math.isfinite(hi)
+        else f"nothing bounds it against the SLO of {slo_ms:g} ms: measure it on {device}",
     }[decision]
     reason = f"{decision}: {basis}; {why}"
     # The registry keeps predicted and observed apart (they are the predictor's training
@@ -228,6 +260,7 @@ def gate(
                 observed_ms=observed,
                 detail={
                     "measurement_id": mid,
+                    "scenario": scenario,
                     "samples": n,
                     "confidence": confidence,
                     "interval_ms": [_finite(lo), _finite(hi)],
@@ -250,4 +283,5 @@ def gate(
         measurement_id=mid,
         samples=n,
         event_id=event_id,
+        scenario=scenario,
     )

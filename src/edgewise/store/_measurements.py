@@ -64,15 +64,21 @@ class MeasurementsMixin(StoreBase):
         *,
         model_sha256: str | None = None,
         device: str | None = None,
+        scenario: str | None = None,
+        valid: bool | None = None,
         limit: int | None = None,
         with_latencies: bool = False,
     ) -> list[MeasurementRecord]:
-        """Newest first; filter by model sha (prefix) or device name."""
+        """Newest first; filter by model sha (prefix), device name, scenario, validity."""
         q = self._measurement_query().order_by(t.measurements.c.id.desc())
         if model_sha256:
             q = q.where(t.models.c.sha256.startswith(model_sha256))
         if device:
             q = q.where(t.devices.c.name == device)
+        if scenario:
+            q = q.where(t.measurements.c.scenario == scenario)
+        if valid is not None:
+            q = q.where(t.measurements.c.valid == valid)
         if limit:
             q = q.limit(limit)
         with self._begin() as conn:
