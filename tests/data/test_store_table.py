@@ -42,6 +42,13 @@ def _fill(store: Store, tmp_path: Path, model_path) -> dict[str, object]:  # typ
         profile_model(mlp, ProfileSettings(**FAST, device_name="edge-box")), store
     )
     assert measured.valid, f"LoadGen said INVALID: {measured.loadgen}"  # else it is left out
+    # a newer offline run: its latencies are times since the batch was issued, not a
+    # query's own (a walkthrough found its p50, 33 s, exported as the model's latency)
+    offline = dict(FAST, min_queries=1, duration_s=0.2)
+    save_result(
+        profile_model(mlp, ProfileSettings(**offline, scenario="offline", device_name="edge-box")),
+        store,
+    )
     # imported: two space rows, an ONNX row, and a row the measurement outranks
     table = tmp_path / "t.csv"
     pd.DataFrame(
@@ -88,9 +95,11 @@ def test_the_store_reads_back_as_one_table(tmp_path: Path, fresh_store: Store, m
     mlp = rows[(str(Path(str(made["mlp"])).resolve()), "edge-box")]
     assert mlp.latency_ms == pytest.approx(made["measured"].latency.p50_ms)  # type: ignore[attr-defined]
     assert mlp.source == f"measurement #{made['measured'].measurement_id}"  # type: ignore[attr-defined]
-    # the imported 99 ms for the same model and device is outranked, and said so
-    assert [p.reason for p in table.problems] == ["duplicate"]
-    assert table.problems[0].detail.startswith("t.csv: same model and device")
+    # the imported 99 ms for the same model and device is outranked, and said so; the
+    # offline run is left out, and said so
+    assert sorted(p.reason for p in table.problems) == ["duplicate", "not a single-stream run"]
+    dup = next(p for p in table.problems if p.reason == "duplicate")
+    assert dup.detail.startswith("t.csv: same model and device")
     # the imported ONNX row is found again by its sha256 (data import kept the file)
     assert rows[(str(Path(str(made["copy"])).resolve()), "edge-box")].latency_ms == 2.0
     assert rows[(f"nasbench201:{GOOD}", "pixel3")].latency_ms == 12.5
@@ -121,6 +130,7 @@ def test_export_then_train_from_the_store(tmp_path: Path, model_path) -> None:  
     doc = json.loads(res.stdout)
     assert doc["by_source"] == {"measured": 1, "shadow": 2, "imported": 2}, doc
     assert doc["rows"] == 5
+    assert {p["reason"] for p in doc["problems"]} == {"duplicate", "not a single-stream run"}
     again = LatencyTable.from_path(out)  # what `predictor train|evaluate --data` read
     assert len(again.frame) == 5 and not again.problems
     assert sorted(again.frame["latency_ms"]) == sorted(store_table(Store()).frame["latency_ms"])

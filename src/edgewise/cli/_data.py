@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
+
+if TYPE_CHECKING:
+    from edgewise.data import RowProblem
 
 data_app = typer.Typer(help="Import latency tables into the store.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -42,19 +47,29 @@ def import_cmd(
         f"imported {report.rows_imported} of {report.rows_read} rows "
         f"({len(report.devices)} devices, spaces: {', '.join(report.spaces)})"
     )
-    if report.problem_counts:
-        from rich.table import Table
+    _print_left_out(report.problems, report.problem_counts)
 
-        out = Table(title="rows left out")
-        out.add_column("reason")
-        out.add_column("rows", justify="right")
-        out.add_column("first example")
-        first: dict[str, str] = {}
-        for p in report.problems:
-            first.setdefault(p.reason, f"line {p.line}: {p.detail}"[:90])
-        for reason, n in report.problem_counts.items():
-            out.add_row(reason, str(n), first.get(reason, ""))
-        console.print(out)
+
+def _print_left_out(
+    problems: Sequence[RowProblem], counts: dict[str, int], *, where: str = "line"
+) -> None:
+    """The rows left out, a line per reason with its count (``counts``: the listed
+    ``problems`` may be the first few) and first example."""
+    if not counts:
+        return
+    from rich.table import Table
+
+    out = Table(title="rows left out")
+    out.add_column("reason")
+    out.add_column("rows", justify="right")
+    out.add_column("first example")
+    first: dict[str, str] = {}
+    for p in problems:
+        at = f"line {p.line}: " if where == "line" else ""
+        first.setdefault(p.reason, f"{at}{p.detail}"[:90])
+    for reason, n in counts.items():
+        out.add_row(reason, str(n), first.get(reason, ""))
+    console.print(out)
 
 
 SOURCES_OPTION = typer.Option(
@@ -99,6 +114,7 @@ def export_cmd(
         },
         "rows_left_out": len(table.problems),
         "problem_counts": table.problem_counts(),
+        "problems": [{"reason": p.reason, "detail": p.detail} for p in table.problems],
     }
     if as_json:
         print_json(doc)
@@ -106,5 +122,4 @@ def export_cmd(
     console.print(
         f"wrote {len(frame)} rows ({len(table.devices)} devices) to {file}", highlight=False
     )
-    if table.problems:
-        err_console.print(f"left out {len(table.problems)} rows: {table.problem_counts()}")
+    _print_left_out(table.problems, table.problem_counts(), where="store")

@@ -3,8 +3,10 @@
 The store is the product's memory and the predictor's training set (PRODUCT.md, "The
 loop"). This turns it back into a :class:`LatencyTable`, one row per (model, device):
 
-- ``measured``: each valid ``edgewise profile`` run, its p50 (newest first, so a model
-  measured again keeps its latest run);
+- ``measured``: each valid single-stream ``edgewise profile`` run, its p50 (newest
+  first, so a model measured again keeps its latest run); the predictor learns a query's
+  own latency, which the other scenarios' latencies are not (server adds queueing,
+  multi-stream a batch of samples, offline the time since the whole batch was issued);
 - ``shadow``: each shadow run's replicas on its device, the median of their own timings
   (production's up to the run's first promotion, since production changes hands then;
   a candidate's over its answered copies);
@@ -40,6 +42,9 @@ def _measured(store: Store, rows: list[dict[str, Any]], gone: list[RowProblem]) 
         label = f"{_MEASURED}{m.id}"
         if not m.valid:
             gone.append(RowProblem(0, "invalid LoadGen run", label))
+            continue
+        if m.scenario != "single-stream":
+            gone.append(RowProblem(0, "not a single-stream run", f"{label} ({m.scenario})"))
             continue
         rows.append(
             {
