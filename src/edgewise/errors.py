@@ -63,6 +63,10 @@ class DataError(InputError):
     """A data file has bad columns or rows."""
 
 
+#: How many known names an :class:`UnknownNameError` lists when none is close.
+MAX_LISTED_NAMES = 8
+
+
 class UnknownNameError(InputError):
     """A name (device, chip, benchmark...) is unknown; suggests close matches.
 
@@ -70,6 +74,10 @@ class UnknownNameError(InputError):
     Traceback (most recent call last):
     ...
     edgewise.errors.UnknownNameError: unknown device 'rasp4' (did you mean 'raspi4'?)
+    >>> raise UnknownNameError("device", "jetson", ["raspi4", "pixel2"])
+    Traceback (most recent call last):
+    ...
+    edgewise.errors.UnknownNameError: unknown device 'jetson' (known: pixel2, raspi4)
     """
 
     def __init__(self, kind: str, name: str, known: Iterable[str] = (), advice: str = "") -> None:
@@ -77,8 +85,12 @@ class UnknownNameError(InputError):
         self.name = name
         self.suggestions = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
         hint = ""
+        names = sorted(set(known))
         if self.suggestions:
             hint = " (did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?)"
+        elif names:  # nothing close: say what there is (the first few of a long list)
+            more = f", ... {len(names)} in all" if len(names) > MAX_LISTED_NAMES else ""
+            hint = f" (known: {', '.join(names[:MAX_LISTED_NAMES])}{more})"
         super().__init__(f"unknown {kind} {name!r}{hint}{': ' + advice if advice else ''}")
 
 

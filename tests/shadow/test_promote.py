@@ -226,6 +226,9 @@ def test_cli_status_promote_rollback_and_registry(
     res = runner.invoke(app, ["shadow", "rollback", "--url", url])  # the only one left
     assert res.exit_code == 0, res.output
     assert "beta" in res.stdout
+    # acting on it again says what became of it (it said "unknown candidate")
+    res = runner.invoke(app, ["shadow", "promote", "beta", "--url", url])
+    assert res.exit_code == 2 and "'beta' was rolled back" in res.stderr, res.output
 
     res = runner.invoke(app, ["deployments", "list", "--json"])
     assert res.exit_code == 0, res.output

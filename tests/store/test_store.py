@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -104,3 +106,19 @@ def test_latency_packing_round_trips(values: list[float]) -> None:
     got = unpack_latencies(pack_latencies(values))
     assert len(got) == len(values)
     assert all(abs(a - b) <= 1e-6 * max(1.0, abs(b)) for a, b in zip(got, values, strict=True))
+
+
+def test_the_default_store_lives_in_the_edgewise_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EDGEWISE_HOME moves the default store with the rest (a walkthrough found it did
+    not: isolating a session took EDGEWISE_DB as well); EDGEWISE_DB still wins."""
+    from edgewise.store import default_url
+
+    monkeypatch.delenv("EDGEWISE_DB")
+    monkeypatch.setenv("EDGEWISE_HOME", str(tmp_path / "elsewhere"))
+    assert default_url() == f"sqlite:///{tmp_path / 'elsewhere' / 'edgewise.db'}"
+    Store().add_device(_device())
+    assert (tmp_path / "elsewhere" / "edgewise.db").is_file()
+    monkeypatch.setenv("EDGEWISE_DB", "sqlite:///" + str(tmp_path / "named.db"))
+    assert default_url().endswith("named.db")

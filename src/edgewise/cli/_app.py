@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from edgewise._json import json_safe
@@ -24,7 +25,8 @@ def fail(message: str, *, exit_code: int) -> typer.Exit:
     """Print a one-line error to stderr and return the ``typer.Exit`` to raise."""
     label = "error" if exit_code == 2 else "failed"
     first = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    err_console.print(f"[bold red]{label}:[/] {first}", highlight=False, soft_wrap=True)
+    # escape: a message such as "input 'x' [batch,3,width]" is not rich markup
+    err_console.print(f"[bold red]{label}:[/] {escape(first)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=exit_code)
 
 

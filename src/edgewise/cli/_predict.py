@@ -273,7 +273,10 @@ def predict_cmd(
         None, "--predictor", help="Predictor file (default: the one `predictor train` wrote)."
     ),
     shape: list[str] = typer.Option(
-        [], "--shape", help="Bind a dynamic input: NAME=1x3x224x224 (repeatable)."
+        [],
+        "--shape",
+        help="Bind a dynamic input, INPUT=1x3x224x224, or a named dimension in every "
+        "input, DIM=4 (repeatable).",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:

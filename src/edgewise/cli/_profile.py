@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
 
@@ -79,7 +80,7 @@ def render_profile(doc: dict[str, Any]) -> None:
             t.add_row(op["op_type"], op["name"], _fmt(op["total_ms"]), f"{op['share']:.1%}")
         console.print(t)
     for w in doc.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if doc.get("measurement_id") is not None:
         console.print(f"saved as measurement {doc['measurement_id']}", style="dim")
 
@@ -113,7 +114,10 @@ def profile(
     warmup: int = typer.Option(20, "--warmup", help="Warm-up queries before the measured run."),
     workers: int = typer.Option(1, "--workers", help="Worker threads (server and offline)."),
     shape: list[str] = typer.Option(
-        [], "--shape", help="Bind a dynamic input: NAME=1x3x224x224 (repeatable)."
+        [],
+        "--shape",
+        help="Bind a dynamic input, INPUT=1x3x224x224, or a named dimension in every "
+        "input, DIM=4 (repeatable).",
     ),
     inputs: Path | None = typer.Option(
         None, "--inputs", help="Read inputs from an .npz file instead."

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
 
@@ -63,7 +64,9 @@ def recommend_cmd(
     else:
         _print(rec)
     if not rec.fits:
-        err_console.print(f"[bold red]error:[/] {rec.summary()}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(rec.summary())}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2)
 
 

@@ -343,9 +343,10 @@ def _why(model: CatalogModel, est: Estimate, slo: float, fit: str, confidence: f
         }[fit]
         return head + tail
     n_col = model.column_observations(est.column)
-    on_chip = f"{model.row_observations(est.chip)} figures on this chip"
+    n_row = model.row_observations(est.chip)
+    on_chip = f"{n_row} figure{'s' if n_row != 1 else ''} on this chip"
     seen = (
-        f"from {on_chip} and {n_col} chips on this benchmark"
+        f"from {on_chip} and {n_col} chip{'s' if n_col != 1 else ''} on this benchmark"
         if n_col
         else f"from the model's features (no chip ran it) and {on_chip}"
     )

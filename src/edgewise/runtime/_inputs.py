@@ -95,9 +95,11 @@ def resolve_shapes(
                 dims.append(-1)
         if unset:
             example = "x".join(str(d) if d > 0 else "N" for d in dims)
+            named = [d for d in spec.shape if isinstance(d, str) and d != "?"]
+            by_name = f" (or by name: {' '.join(f'--shape {d}=N' for d in named)})" if named else ""
             raise ShapeError(
                 f"input {spec.name!r} {spec.shape_str()} has unset dynamic dimension(s) "
-                f"{', '.join(unset)}: set them with --shape {spec.name}={example}"
+                f"{', '.join(unset)}: set them with --shape {spec.name}={example}{by_name}"
             )
         resolved[spec.name] = tuple(dims)
     return resolved

@@ -27,14 +27,14 @@ R = TypeVar("R")
 
 
 def default_url() -> str:
-    """``$EDGEWISE_DB``, else an SQLite file in the user's data dir."""
+    """``$EDGEWISE_DB``, else an SQLite file in the edgewise home (``$EDGEWISE_HOME``,
+    else the user's data dir)."""
     url = os.environ.get(ENV_VAR)
     if url:
         return url
-    import platformdirs
+    from edgewise._paths import home
 
-    data_dir = Path(platformdirs.user_data_dir("edgewise", appauthor=False))
-    return f"sqlite:///{data_dir / 'edgewise.db'}"
+    return f"sqlite:///{home() / 'edgewise.db'}"
 
 
 def _now() -> datetime:

@@ -481,6 +481,13 @@ class ShadowGateway:
         for c in active:
             if c.name == candidate:
                 return c
+        done = next((c for c in self.candidates if c.name == candidate), None)
+        if done is not None:  # rolled back: known, but no longer a replica to act on
+            raise ConfigError(
+                f"candidate {candidate!r} was {done.state}; only a shadowing candidate can be "
+                f"promoted or rolled back ({len(active)} shadowing"
+                f"{': ' + ', '.join(c.name for c in active) if active else ''})"
+            )
         raise UnknownNameError("candidate", candidate, [c.name for c in active])
 
     async def promote(self, candidate: str | None = None, *, by: str = "manual") -> dict[str, Any]:
