@@ -30,6 +30,8 @@ def _call(method: str, url: str, path: str, **kwargs: Any) -> dict[str, Any]:
 
     try:
         res = httpx.request(method, url + path, timeout=60.0, **kwargs)
+    except httpx.InvalidURL as exc:
+        raise ConfigError(f"bad gateway URL {url!r}: {exc}") from None
     except httpx.HTTPError as exc:
         raise ConfigError(f"cannot reach a shadow gateway at {url}: {exc}") from None
     try:
@@ -55,9 +57,13 @@ def gateway_action(
     """``promote`` or ``rollback`` a candidate; needs the API token."""
     if action not in ("promote", "rollback"):
         raise ConfigError(f"unknown action {action!r}")
-    tok = token or api_token(create=False)
+    tok = (token or "").strip() or api_token(create=False)
     if not tok:
         raise ConfigError("no API token: set EDGEWISE_TOKEN or pass --token (see docs/shadow.md)")
+    if not tok.isascii() or not tok.isprintable():  # an HTTP header cannot carry it
+        raise ConfigError(
+            "the API token must be printable ASCII (the gateway makes one: see docs/shadow.md)"
+        )
     body = {"candidate": candidate} if candidate else {}
     return _call(
         "POST",

@@ -91,7 +91,9 @@ class ShadowServer:
 
         self.config = config
         self.gateway = ShadowGateway(config, store=store)
-        self.token = token or api_token() or ""
+        self.token = token or api_token() or ""  # api_token() is never empty
+        if not self.token.strip():
+            raise ConfigError("the API token must not be empty")
         self.app = create_app(self.gateway, token=self.token)
         self.url = ""
         self._start_timeout_s = start_timeout_s
@@ -170,8 +172,8 @@ def serve_forever(
     # thread here writes records shipped back for an in-memory store, and it must not
     # hold the GIL for the default 5 ms while a request waits on the event loop.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    token = api_token() or ""  # before any worker starts: a bad token is a usage error
     gateway = ShadowGateway(config, store=store)
-    token = api_token() or ""
     startup_error: list[BaseException] = []
 
     async def start_first() -> None:
