@@ -79,6 +79,26 @@ def test_inputs_option(model_path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
 
 
+def _huge_and_broken(tmp_path: Path) -> tuple[Path, Path]:
+    """A model whose fixed input is 4 TB, and one whose Reshape cannot run."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def write(name: str, x_shape: list[int], y_shape: list[int], target: list[int]) -> Path:
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)
+        shape = numpy_helper.from_array(np.array(target, dtype=np.int64), "s")
+        graph = helper.make_graph(
+            [helper.make_node("Reshape", ["x", "s"], ["y"])], "g", [x], [y], [shape]
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+        onnx.save(model, tmp_path / name)
+        return tmp_path / name
+
+    big = [100_000, 100_000, 100]
+    return write("huge.onnx", big, [-1], [-1]), write("broken.onnx", [1, 4], [5, 5], [5, 5])
+
+
 def _bad_cli_cases(tmp_path: Path, model_path) -> dict[str, tuple[list[str], str]]:
     cases = {
         label: ([str(path)], msg)
@@ -88,6 +108,8 @@ def _bad_cli_cases(tmp_path: Path, model_path) -> dict[str, tuple[list[str], str
     np.savez(tmp_path / "wrong_name.npz", y=np.ones((1, 256), np.float32))
     np.savez(tmp_path / "wrong_rank.npz", x=np.ones((256,), np.float32))
     np.savez(tmp_path / "wrong_dtype.npz", x=np.ones((1, 256), np.float64))
+    np.save(tmp_path / "plain.npy", np.ones((1, 256), np.float32))
+    huge, broken = _huge_and_broken(tmp_path)
     cases |= {
         # the bracketed shape is printed as text, not swallowed as rich markup
         "unset dynamic dim": ([ocr], r"\[batch,1,32,width\] has unset dynamic dimension"),
@@ -101,6 +123,10 @@ def _bad_cli_cases(tmp_path: Path, model_path) -> dict[str, tuple[list[str], str
             "dtype float64",
         ),
         "inputs missing file": ([mlp, "--inputs", str(tmp_path / "none.npz")], "not found"),
+        # found by a hunt: tracebacks (exit 1) before
+        "inputs a .npy": ([mlp, "--inputs", str(tmp_path / "plain.npy")], "single array"),
+        "fixed dims of TiBs": ([str(huge)], "1,000,000,000,000 elements"),
+        "runs into an error": ([str(broken)], "loads but cannot run"),
         "server latency bound": (
             [mlp, "--scenario", "server", "--latency-bound-ms", "0.000001"],
             "impossible server target",

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from edgewise.errors import ConfigError
+from edgewise.errors import ConfigError, ModelError, RuntimeBackendError
 from edgewise.profile import _fingerprint as fp
 from edgewise.profile._loadgen import (
     SCENARIOS,
@@ -150,11 +150,17 @@ def make_samples(backend: Backend, settings: ProfileSettings) -> list[Feeds]:
     return [synthesize(specs, shapes, rng=rng, int_high=bounds) for _ in range(settings.samples)]
 
 
-def _warm_up(runners: list[TimedRun], count: int) -> np.ndarray:
+def _warm_up(runners: list[TimedRun], count: int, name: str = "the model") -> np.ndarray:
     """Run ``count`` (at least 3) queries; return their service times in ns."""
     times = []
     for i in range(max(3, count)):
-        io_in, comp, io_out = runners[i % len(runners)]()
+        try:
+            io_in, comp, io_out = runners[i % len(runners)]()
+        except RuntimeBackendError as exc:
+            if i:  # it ran before: the runtime, not the model
+                raise
+            # the very first query, on inputs its signature accepts: the model is broken
+            raise ModelError(f"{name} loads but cannot run: {exc}") from exc
         times.append(io_in + comp + io_out)
     return np.asarray(times[max(0, len(times) - max(3, count)) :], dtype=np.int64)
 
@@ -266,7 +272,7 @@ def profile_model(
     try:
         samples = make_samples(backend, settings)
         runners = [backend.sample_runner(feeds) for feeds in samples]
-        service = _warm_up(runners, settings.warmup)
+        service = _warm_up(runners, settings.warmup, info.path.name)
         expected_ns = int(np.median(service))
         qps = bound = None
         if settings.scenario == "server":

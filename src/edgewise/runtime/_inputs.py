@@ -102,6 +102,12 @@ def resolve_shapes(
                 f"{', '.join(unset)}: set them with --shape {spec.name}={example}{by_name}"
             )
         resolved[spec.name] = tuple(dims)
+    for name, shape in resolved.items():  # fixed dims too: a model can ask for TiBs
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise ShapeError(
+                f"input {name!r} {list(shape)} has {math.prod(shape):,} elements, more than "
+                f"{MAX_ELEMENTS:,} in one tensor"
+            )
     return resolved
 
 
@@ -120,8 +126,9 @@ def synthesize(
     for spec in specs:
         shape = shapes[spec.name]
         dtype = np.dtype(spec.dtype)
-        if dtype.kind == "f":
-            feeds[spec.name] = np.asarray(np.clip(rng.standard_normal(shape), -3, 3), dtype=dtype)
+        if dtype.kind == "f":  # drawn in float32 (not float64, then cast): half the memory
+            x = rng.standard_normal(shape, dtype=np.float32)
+            feeds[spec.name] = np.asarray(np.clip(x, -3, 3, out=x), dtype=dtype)
         elif dtype.kind in "iu":
             high = max(1, int(int_high.get(spec.name, DEFAULT_INT_HIGH)))
             feeds[spec.name] = np.asarray(rng.integers(0, high, size=shape), dtype=dtype)
@@ -141,7 +148,13 @@ def load_npz(path: str | Path, specs: Sequence[TensorSpec]) -> Feeds:
     if not p.is_file():
         raise ShapeError(f"--inputs file not found: {p}")
     try:
-        with np.load(p, allow_pickle=False) as data:
+        loaded = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy: one unnamed array
+            raise ShapeError(
+                f"--inputs {p}: a single array (.npy); save the inputs by name with "
+                "numpy.savez(file, INPUT=array, ...)"
+            )
+        with loaded as data:
             arrays = {k: np.ascontiguousarray(data[k]) for k in data.files}
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         why = "it holds pickled objects, which are never loaded" if "pickle" in str(exc) else exc

@@ -30,7 +30,9 @@ def session_options(config: BackendConfig, *, profile_prefix: str | None = None)
         so.intra_op_num_threads = config.threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.log_severity_level = 3
+    # fatal only: an error is raised to the caller with the same text, so ORT's own
+    # coloured log line would print it twice (and break the CLI's one-line errors)
+    so.log_severity_level = 4
     if profile_prefix:
         so.enable_profiling = True
         so.profile_file_prefix = profile_prefix
