@@ -35,20 +35,27 @@ def _pairs(cand: str, prod_ms: float, cand_ms: float | None, seqs: range) -> lis
 
 def _fill(store: Store, tmp_path: Path, model_path) -> dict[str, object]:  # type: ignore[no-untyped-def]
     mlp, cnn = model_path("mlp-tiny"), model_path("cnn-small")
+    # the same graph in another file (another sha256: byte-identical copies are one model)
+    import onnx
+
+    twin = onnx.load(cnn)
+    twin.doc_string = "a retrained cnn-small"
     copy = tmp_path / "cnn-copy.onnx"
-    copy.write_bytes(cnn.read_bytes())
+    onnx.save(twin, copy)
     # measured: a real profile run
     measured = save_result(
         profile_model(mlp, ProfileSettings(**FAST, device_name="edge-box")), store
     )
     assert measured.valid, f"LoadGen said INVALID: {measured.loadgen}"  # else it is left out
-    # a newer offline run: its latencies are times since the batch was issued, not a
-    # query's own (a walkthrough found its p50, 33 s, exported as the model's latency)
-    offline = dict(FAST, min_queries=1, duration_s=0.2)
-    save_result(
-        profile_model(mlp, ProfileSettings(**offline, scenario="offline", device_name="edge-box")),
-        store,
-    )
+    # a newer, valid offline run: its latencies are times since the batch was issued,
+    # not a query's own (a walkthrough found its p50, 33 s, exported as the model's
+    # latency). Stored as a record: a real 0.2 s offline run is not always VALID.
+    import dataclasses
+
+    m, model, device = measured.to_records()
+    slow = tuple(1000 * x for x in m.latencies_ms)
+    offline = dataclasses.replace(m, scenario="offline", valid=True, latencies_ms=slow)
+    store.add_measurement(offline, model=model, device=device)
     # imported: two space rows, an ONNX row, and a row the measurement outranks
     table = tmp_path / "t.csv"
     pd.DataFrame(
@@ -99,7 +106,7 @@ def test_the_store_reads_back_as_one_table(tmp_path: Path, fresh_store: Store, m
     # offline run is left out, and said so
     assert sorted(p.reason for p in table.problems) == ["duplicate", "not a single-stream run"]
     dup = next(p for p in table.problems if p.reason == "duplicate")
-    assert dup.detail.startswith("t.csv: same model and device")
+    assert dup.detail.startswith("t.csv: same model") and "and device as" in dup.detail
     # the imported ONNX row is found again by its sha256 (data import kept the file)
     assert rows[(str(Path(str(made["copy"])).resolve()), "edge-box")].latency_ms == 2.0
     assert rows[(f"nasbench201:{GOOD}", "pixel3")].latency_ms == 12.5

@@ -134,3 +134,29 @@ def test_strict_refuses_the_whole_file(tmp_path: Path, fresh_store: Store) -> No
     frame = _frame(tmp_path)
     frame.iloc[[0, 7]].to_csv(clean, index=False)  # lines 2 and 9: both usable
     assert import_table(clean, store=fresh_store, strict=True).rows_imported == 2
+
+
+def test_two_copies_of_one_model_file_are_one_model(tmp_path: Path, fresh_store: Store) -> None:
+    """A hunt found the store refusing the second copy with a crash (its key is the
+    file's sha256, the table's was its path): the copy is now a reported duplicate."""
+    first = tmp_path / "a.onnx"
+    first.write_bytes(nasbench201(GOOD).SerializeToString())
+    (tmp_path / "b.onnx").write_bytes(first.read_bytes())
+    path = tmp_path / "copies.csv"
+    pd.DataFrame(
+        {"model": ["a.onnx", "b.onnx"], "device": ["phone", "phone"], "latency_ms": [1.5, 1.6]}
+    ).to_csv(path, index=False)
+    report = import_table(path, store=fresh_store)
+    assert report.rows_imported == 1 and report.problem_counts == {"duplicate": 1}
+    assert "sha256" in report.problems[0].detail and "line 2" in report.problems[0].detail
+    assert [r.latency_ms for r in fresh_store.latency_records()] == [1.5]
+
+
+def test_export_makes_its_folder(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    _frame(tmp_path).to_csv(path, index=False)
+    assert CliRunner().invoke(app, ["data", "import", str(path)]).exit_code == 0
+    out = tmp_path / "new" / "folder" / "store.parquet"
+    res = CliRunner().invoke(app, ["data", "export", str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(LatencyTable.from_path(out).frame) == 4

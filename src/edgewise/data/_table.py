@@ -211,10 +211,13 @@ class LatencyTable:
             else:
                 problems.append(RowProblem(line, "missing architecture or model", ""))
                 continue
-            dup_key = (model, device)
+            # a model file is keyed by its content, as the store keys it: two copies of
+            # one file are one model (the store refused the second with a crash)
+            dup_key = (sha or model, device)
             if dup_key in seen:
                 first, first_ms = seen[dup_key]
-                detail = f"same model and device as line {first}"
+                same = f"same model (sha256 {sha[:12]})" if sha else "same model"
+                detail = f"{same} and device as line {first}"
                 if value != first_ms:
                     detail += f", another latency ({value:g} vs {first_ms:g} ms; line {first} kept)"
                 problems.append(RowProblem(line, "duplicate", detail))
@@ -322,6 +325,7 @@ def check_table_path(path: Path, *, what: str) -> None:
 def write_table(frame: pd.DataFrame, path: Path, *, what: str) -> None:
     """Write ``frame`` as CSV or Parquet, by ``path``'s suffix (checked first)."""
     check_table_path(path, what=what)
+    path.parent.mkdir(parents=True, exist_ok=True)  # check_table_path allows a new folder
     if path.suffix.lower() == ".csv":
         frame.to_csv(path, index=False)
     else:
