@@ -49,5 +49,22 @@ def test_unwritable_or_folder_out_fails_before_any_work(tmp_path: Path) -> None:
 def test_huge_ids_and_reversed_cpu_ranges() -> None:
     _one_line_exit_2(["measurements", "show", "99999999999999999999999"], "measurement_id")
     _one_line_exit_2(["shadow", "serve"], "give production")
+    huge = str(2**63)  # overflowed SQLite's integer (a traceback) before
+    for verb in (["measurements", "list"], ["deployments", "list"], ["shadow", "runs"]):
+        res = CliRunner().invoke(app, [*verb, "--limit", huge])
+        assert res.exit_code == 2 and "--limit" in res.output, (verb, res.output)
     with pytest.raises(ValueError, match="backwards"):
         parse_cpus("1-0")
+
+
+def test_a_model_prefix_is_not_a_pattern(model_path) -> None:  # type: ignore[no-untyped-def]
+    """``--model _`` or ``%`` matched every row (the prefix went into SQL LIKE as is)."""
+    from edgewise.profile import ProfileSettings, profile_model, save_result
+
+    fast = ProfileSettings(duration_s=0.2, min_queries=20, warmup=1, operator_runs=0)
+    with Store() as store:
+        result = save_result(profile_model(model_path("mlp-tiny"), fast), store)
+    sha = result.model.sha256
+    for prefix, n in ((sha[:6], 1), ("_", 0), ("%", 0), (sha[:3] + "%", 0)):
+        res = CliRunner().invoke(app, ["measurements", "list", "--model", prefix, "--json"])
+        assert res.exit_code == 0 and len(__import__("json").loads(res.stdout)) == n, prefix

@@ -20,6 +20,9 @@ from typer.core import TyperGroup
 from edgewise._json import json_safe
 from edgewise.errors import EdgewiseError, InputError
 
+#: The most rows a ``--limit`` asks for (a bigger int overflowed the database driver).
+MAX_LIMIT = 1_000_000
+
 
 def fail(message: str, *, exit_code: int) -> typer.Exit:
     """Print a one-line error to stderr and return the ``typer.Exit`` to raise."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgewise.cli._app import JSON_OPTION, app, console, print_json
+from edgewise.cli._app import JSON_OPTION, MAX_LIMIT, app, console, print_json
 
 deployments_app = typer.Typer(
     help="The deployment registry: gate decisions, promotions and rollbacks.",
@@ -58,7 +58,9 @@ def list_cmd(
     model: str | None = typer.Option(None, "--model", help="Model sha256 (or a prefix)."),
     device: str | None = typer.Option(None, "--device", help="Only this device."),
     event: str | None = typer.Option(None, "--event", help="gate, promote or rollback."),
-    limit: int = typer.Option(50, "--limit", help="At most this many, newest first."),
+    limit: int = typer.Option(
+        50, "--limit", min=1, max=MAX_LIMIT, help="At most this many, newest first."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Deployment events, newest first: model sha, device, predicted vs observed, verdict, reason.

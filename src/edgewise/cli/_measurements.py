@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from edgewise.cli._app import JSON_OPTION, app, console, print_json
+from edgewise.cli._app import JSON_OPTION, MAX_LIMIT, app, console, print_json
 from edgewise.errors import UnknownNameError
 
 measurements_app = typer.Typer(help="Read stored measurements.", no_args_is_help=True)
@@ -15,7 +15,9 @@ app.add_typer(measurements_app, name="measurements")
 def list_(
     model: str | None = typer.Option(None, "--model", help="Filter by model sha256 (prefix)."),
     device: str | None = typer.Option(None, "--device", help="Filter by device name."),
-    limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many (newest first)."),
+    limit: int = typer.Option(
+        50, "--limit", min=1, max=MAX_LIMIT, help="Show at most this many (newest first)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List stored measurements, newest first."""

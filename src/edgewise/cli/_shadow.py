@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
+from edgewise.cli._app import JSON_OPTION, MAX_LIMIT, app, console, err_console, print_json
 
 shadow_app = typer.Typer(
     help="Shadow candidates on mirrored production traffic (OIP v2), judge, promote or roll back.",
@@ -258,7 +258,9 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
 
 @shadow_app.command("runs")
 def runs(
-    limit: int = typer.Option(20, "--limit", min=1, help="How many of the newest runs."),
+    limit: int = typer.Option(
+        20, "--limit", min=1, max=MAX_LIMIT, help="How many of the newest runs."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Past shadow runs in the store, newest first: production, candidates, last verdicts."""

@@ -72,7 +72,7 @@ class MeasurementsMixin(StoreBase):
         """Newest first; filter by model sha (prefix), device name, scenario, validity."""
         q = self._measurement_query().order_by(t.measurements.c.id.desc())
         if model_sha256:
-            q = q.where(t.models.c.sha256.startswith(model_sha256))
+            q = q.where(t.models.c.sha256.startswith(model_sha256, autoescape=True))
         if device:
             q = q.where(t.devices.c.name == device)
         if scenario:

@@ -135,7 +135,7 @@ class ShadowMixin(StoreBase):
         if run_id is not None:
             q = q.where(d.c.run_id == run_id)
         if model_sha256:
-            q = q.where(d.c.model_sha256.startswith(model_sha256))
+            q = q.where(d.c.model_sha256.startswith(model_sha256, autoescape=True))
         if device:
             q = q.where(d.c.device == device)
         if event:
