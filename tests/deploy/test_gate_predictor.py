@@ -111,3 +111,17 @@ def test_a_measured_gate_stores_the_prediction_beside_the_observation(
     assert event.observed_ms == result.estimate_ms
     assert (event.predicted_ms, event.predicted_lo_ms, event.predicted_hi_ms) == (est, lo, hi)
     assert event.detail["interval_ms"] == [result.lo_ms, result.hi_ms]
+
+
+def test_a_dynamic_model_is_gated_with_its_shapes(
+    predictor_home: Path, model_path, monkeypatch: pytest.MonkeyPatch, fresh_store: Store
+) -> None:  # type: ignore[no-untyped-def]
+    """gate told a dynamic model to "bind it with --shape", which it did not have."""
+    from edgewise.errors import ShapeError
+
+    monkeypatch.setenv("EDGEWISE_HOME", str(predictor_home))
+    ocr = model_path("ocr-dynamic")
+    with pytest.raises(ShapeError, match="--shape"):
+        gate(ocr, device="pixel3", slo_ms=10.0, store=fresh_store)
+    result = gate(ocr, device="pixel3", slo_ms=10.0, store=fresh_store, shapes={"width": (64,)})
+    assert result.source == "predictor" and result.decision == UNCERTAIN  # unseen kernels

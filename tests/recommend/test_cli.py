@@ -95,3 +95,17 @@ def test_empty_catalog_and_bad_data_dir(tmp_path: Path) -> None:
     assert empty.exit_code == 2 and "catalog import" in empty.stderr
     bad = runner.invoke(app, ["catalog", "import", "--data-dir", str(tmp_path / "nope")])
     assert bad.exit_code == 2 and "not found" in bad.stderr
+
+
+def test_a_dynamic_model_takes_shape(tiny_catalog: None, model_path) -> None:  # type: ignore[no-untyped-def]
+    """recommend told a dynamic model to "bind it with --shape", which it did not have."""
+    from edgewise.recommend._model_features import model_features
+
+    ocr = model_path("ocr-dynamic")
+    res = runner.invoke(app, ["recommend", str(ocr), "--slo-ms", "1000"])
+    assert res.exit_code == 2 and "--shape" in res.stderr
+    # bound, it gets past the graph (this catalog has nothing that ran such a model)
+    res = runner.invoke(app, ["recommend", str(ocr), "--slo-ms", "1000", "--shape", "width=64"])
+    assert res.exit_code == 2 and "--shape" not in res.stderr and "onnx:" in res.stderr
+    small, big = (model_features(ocr, shapes={"width": (w,)}).macs for w in (64, 256))
+    assert big > 3 * small

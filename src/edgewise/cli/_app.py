@@ -20,6 +20,23 @@ from typer.core import TyperGroup
 from edgewise._json import json_safe
 from edgewise.errors import EdgewiseError, InputError
 
+SHAPE_OPTION: Any = typer.Option(
+    [],
+    "--shape",
+    help="Bind a dynamic input, INPUT=1x3x224x224, or a named dimension in every input, "
+    "DIM=4 (repeatable).",
+)
+
+
+def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int, ...]] | None:
+    """``--shape`` options as ``shapes=`` for the library (None when there are none)."""
+    if not items:
+        return None
+    from edgewise.runtime import parse_shape_overrides
+
+    return parse_shape_overrides(items)
+
+
 #: The most rows a ``--limit`` asks for (a bigger int overflowed the database driver).
 MAX_LIMIT = 1_000_000
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import typer
 
-from edgewise.cli._app import JSON_OPTION, MAX_LIMIT, app, console, print_json
+from edgewise.cli._app import (
+    JSON_OPTION,
+    MAX_LIMIT,
+    SHAPE_OPTION,
+    app,
+    console,
+    parse_shapes,
+    print_json,
+)
 
 deployments_app = typer.Typer(
     help="The deployment registry: gate decisions, promotions and rollbacks.",
@@ -28,6 +36,7 @@ def gate(
         help="Whose measurements judge it: single-stream (a query alone), multi-stream or "
         "server (latency under load). The newest VALID run wins.",
     ),
+    shape: list[str] = SHAPE_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Does MODEL meet the SLO on DEVICE? Exit 0 fits, 1 does not fit, 3 uncertain; recorded.
@@ -43,6 +52,7 @@ def gate(
         percentile=percentile,
         confidence=confidence,
         scenario=scenario,
+        shapes=parse_shapes(shape),
     )
     if json_out:
         print_json(result.to_dict())

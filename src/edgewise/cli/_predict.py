@@ -9,7 +9,16 @@ from typing import Any
 
 import typer
 
-from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json, split_list
+from edgewise.cli._app import (
+    JSON_OPTION,
+    SHAPE_OPTION,
+    app,
+    console,
+    err_console,
+    parse_shapes,
+    print_json,
+    split_list,
+)
 from edgewise.cli._data import SOURCES_OPTION
 
 predictor_app = typer.Typer(
@@ -272,23 +281,13 @@ def predict_cmd(
     predictor: Path | None = typer.Option(
         None, "--predictor", help="Predictor file (default: the one `predictor train` wrote)."
     ),
-    shape: list[str] = typer.Option(
-        [],
-        "--shape",
-        help="Bind a dynamic input, INPUT=1x3x224x224, or a named dimension in every "
-        "input, DIM=4 (repeatable).",
-    ),
+    shape: list[str] = SHAPE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Predict a model's latency on a device, with a 90% conformal interval."""
     from edgewise.predict import predict_model
 
-    shapes = None
-    if shape:
-        from edgewise.runtime import parse_shape_overrides
-
-        shapes = parse_shape_overrides(shape)
-    result = predict_model(model, device=device, path=predictor, shapes=shapes)
+    result = predict_model(model, device=device, path=predictor, shapes=parse_shapes(shape))
     doc = result.to_dict()
     if as_json:
         print_json(doc)

@@ -9,7 +9,14 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
+from edgewise.cli._app import (
+    JSON_OPTION,
+    SHAPE_OPTION,
+    app,
+    console,
+    err_console,
+    print_json,
+)
 
 
 def _fmt(x: float | None) -> str:
@@ -113,12 +120,7 @@ def profile(
     ),
     warmup: int = typer.Option(20, "--warmup", help="Warm-up queries before the measured run."),
     workers: int = typer.Option(1, "--workers", help="Worker threads (server and offline)."),
-    shape: list[str] = typer.Option(
-        [],
-        "--shape",
-        help="Bind a dynamic input, INPUT=1x3x224x224, or a named dimension in every "
-        "input, DIM=4 (repeatable).",
-    ),
+    shape: list[str] = SHAPE_OPTION,
     inputs: Path | None = typer.Option(
         None, "--inputs", help="Read inputs from an .npz file instead."
     ),

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
+from edgewise.cli._app import (
+    JSON_OPTION,
+    SHAPE_OPTION,
+    app,
+    console,
+    err_console,
+    parse_shapes,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from edgewise.recommend import Recommendation
@@ -37,6 +45,7 @@ def recommend_cmd(
     ),
     confidence: float = typer.Option(0.9, "--confidence", help="Interval coverage (0.5-0.99)."),
     top: int = typer.Option(15, "--top", min=0, help="Show at most this many chips (0: all)."),
+    shape: list[str] = SHAPE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Rank chips for a model: confident fits first, then uncertain ones, with why."""
@@ -58,6 +67,7 @@ def recommend_cmd(
         objective=objective,
         confidence=confidence,
         top=top or None,
+        shapes=parse_shapes(shape),
     )
     if as_json:
         print_json(rec.to_dict())

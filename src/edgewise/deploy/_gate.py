@@ -19,6 +19,7 @@ trained latency predictor (``edgewise.predict``) for its 90% interval. The decis
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,12 @@ def decide(*, lo_ms: float, hi_ms: float, slo_ms: float) -> str:
 
 
 def predicted_latency(
-    model: str | Path, *, device: str, percentile: float, confidence: float = 0.9
+    model: str | Path,
+    *,
+    device: str,
+    percentile: float,
+    confidence: float = 0.9,
+    shapes: Mapping[str, Any] | None = None,
 ) -> tuple[float, float, float] | None:
     """``(estimate, lo, hi)`` ms from the trained latency predictor, or None.
 
@@ -115,7 +121,7 @@ def predicted_latency(
     if not default_path().is_file():
         return None
     try:
-        pred = predict_model(str(model), device=device, alpha=1.0 - confidence)
+        pred = predict_model(str(model), device=device, alpha=1.0 - confidence, shapes=shapes)
     except UnknownNameError:  # a device the predictor was not trained on
         return None
     lo, hi = pred.interval90
@@ -123,7 +129,7 @@ def predicted_latency(
 
 
 def _quiet_prediction(
-    model: Path, *, device: str, percentile: float
+    model: Path, *, device: str, percentile: float, shapes: Mapping[str, Any] | None = None
 ) -> tuple[float, float, float] | None:
     """The predictor's estimate to store beside a measurement; None if it has none.
 
@@ -131,7 +137,7 @@ def _quiet_prediction(
     does not know, say) costs the record its prediction, not the gate its answer.
     """
     try:
-        return predicted_latency(model, device=device, percentile=percentile)
+        return predicted_latency(model, device=device, percentile=percentile, shapes=shapes)
     except EdgewiseError:
         return None
 
@@ -144,10 +150,13 @@ def gate(
     percentile: float = 99.0,
     confidence: float = 0.95,
     scenario: str = "single-stream",
+    shapes: Mapping[str, Any] | None = None,
     store: Store | None = None,
     record: bool = True,
 ) -> GateResult:
-    """Decide whether ``model`` meets ``slo_ms`` at ``percentile`` on ``device``; record it."""
+    """Decide whether ``model`` meets ``slo_ms`` at ``percentile`` on ``device``; record it.
+
+    ``shapes`` binds a model's dynamic dims for the predictor (``--shape``)."""
     from edgewise.profile._loadgen import scenario_name
     from edgewise.runtime import load_model_info
     from edgewise.stats import quantile, quantile_ci
@@ -198,7 +207,7 @@ def gate(
             f"{device}: run `edgewise profile {info.path.name} --scenario {scenario}` there"
         )
     else:
-        pred = predicted_latency(info.path, device=device, percentile=percentile)
+        pred = predicted_latency(info.path, device=device, percentile=percentile, shapes=shapes)
         if pred is None:
             known = sorted({d.name for d in store.list_devices()})
             if device not in known:
@@ -238,7 +247,7 @@ def gate(
     # knows the device, is stored beside it.
     if source == "measurement":
         observed: float | None = est
-        pred_at = _quiet_prediction(info.path, device=device, percentile=percentile)
+        pred_at = _quiet_prediction(info.path, device=device, percentile=percentile, shapes=shapes)
     else:
         observed, pred_at = None, (est, lo, hi)
     event_id = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,9 @@ class ModelFeatures:
         return f"onnx:{self.sha256[:16]}"
 
 
-def model_features(path: str | Path) -> ModelFeatures:
-    """Read ``path`` (an ONNX file) and count its MACs and parameter bytes."""
+def model_features(path: str | Path, shapes: Mapping[str, Any] | None = None) -> ModelFeatures:
+    """Read ``path`` (an ONNX file) and count its MACs and parameter bytes (``shapes``
+    binds dynamic dims, as ``edgewise.graph.load_graph`` takes them)."""
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"model file not found: {p}")
@@ -47,7 +49,7 @@ def model_features(path: str | Path) -> ModelFeatures:
     except ImportError:
         macs, params = _fallback_counts(blob, p)
         return ModelFeatures(p.name, sha, macs, params, "edgewise.recommend fallback counter")
-    summary = load_graph(p).summary()
+    summary = load_graph(p, shapes=shapes).summary()
     return ModelFeatures(p.name, sha, int(summary.macs), int(summary.param_bytes), "edgewise.graph")
 
 

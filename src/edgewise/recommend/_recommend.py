@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,11 +143,13 @@ def recommend(
     confidence: float = 0.9,
     top: int | None = None,
     files: bool = True,
+    shapes: Mapping[str, Any] | None = None,
 ) -> Recommendation:
     """Rank the catalog's chips for ``query`` (an MLPerf benchmark name or an ONNX file).
 
     ``files=False`` reads ``query`` as a benchmark name only, never as a path (the HTTP
     API: a caller must not make the server open its files, or learn which exist).
+    ``shapes`` binds an ONNX model's dynamic dims (``--shape``) for its MAC count.
 
     Chips that meet the SLO with ``confidence`` come first, then the uncertain ones; each
     within its tier by ``objective``. Measured figures are the median of the catalog's
@@ -172,7 +174,7 @@ def recommend(
     feats: ModelFeatures | None = None
     path = Path(str(query))
     if files and (path.suffix.lower() == ".onnx" or path.is_file()):
-        feats = model_features(path)
+        feats = model_features(path, shapes=shapes)
         benchmark = feats.benchmark
     else:
         benchmark = catalog.resolve_benchmark(str(query))
