@@ -125,6 +125,10 @@ def _bad_cli_cases(tmp_path: Path, model_path) -> dict[str, tuple[list[str], str
         "inputs missing file": ([mlp, "--inputs", str(tmp_path / "none.npz")], "not found"),
         # found by a hunt: tracebacks (exit 1) before
         "inputs a .npy": ([mlp, "--inputs", str(tmp_path / "plain.npy")], "single array"),
+        "inputs and shape": (
+            [ocr, "--inputs", str(tmp_path / "wrong_name.npz"), "--shape", "line=1x1x32x64"],
+            "drop --shape",
+        ),
         "fixed dims of TiBs": ([str(huge)], "1,000,000,000,000 elements"),
         "runs into an error": ([str(broken)], "loads but cannot run"),
         "server latency bound": (

@@ -44,6 +44,8 @@ def test_catalog_list_and_show(tiny_catalog: None) -> None:
     assert chips and all(c["results"] > 0 for c in chips)
     mcus = json.loads(runner.invoke(app, ["catalog", "list", "--kind", "mcu", "--json"]).stdout)
     assert mcus and all(c["kind"] == "mcu" for c in mcus)
+    upper = runner.invoke(app, ["catalog", "list", "--kind", "MCU", "--json"])
+    assert upper.exit_code == 0 and json.loads(upper.stdout) == mcus
     shown = runner.invoke(app, ["catalog", "show", "cortex-m0+", "--json"])
     assert shown.exit_code == 0, shown.output
     doc = json.loads(shown.stdout)

@@ -45,3 +45,24 @@ def test_unknown_runs_and_candidates_are_404_with_json() -> None:
     # an id no database integer holds is a 422, not the driver's OverflowError (a 500)
     r = _call(app, "GET", f"/api/shadow/runs/{2**64}")
     assert r.status_code == 422 and "run_id" in r.json()["error"]
+
+
+def test_a_candidate_without_pairs_is_named_as_such() -> None:
+    """It said "unknown candidate 'idle' (did you mean 'idle'?)"."""
+    from edgewise.store import ShadowRunRecord
+
+    store = Store("sqlite://")
+    app: Any = create_app(store=store)
+    run_id = store.add_shadow_run(
+        ShadowRunRecord(
+            name="cnn",
+            device="edge-1",
+            production={"name": "production", "sha256": "a" * 64},
+            candidates=[{"name": "idle", "sha256": "b" * 64}],
+        )
+    )
+    r = _call(app, "GET", f"/api/shadow/runs/{run_id}/bands?candidate=idle")
+    assert 400 <= r.status_code < 500 and "no paired requests" in r.json()["error"]
+    assert "did you mean" not in r.json()["error"]
+    slo = _call(app, "POST", "/api/recommend", json={"benchmark": "resnet50", "slo_ms": True})
+    assert slo.status_code == 422  # JSON true is not 1 ms

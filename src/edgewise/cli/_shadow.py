@@ -97,7 +97,11 @@ def serve(
         64, "--queue-size", help="Mirrored requests in flight per candidate before drops."
     ),
     max_body_mb: float = typer.Option(
-        64.0, "--max-body-mb", help="Largest request body accepted (413 above)."
+        64.0,
+        "--max-body-mb",
+        min=1 / 1024,
+        max=1 << 20,
+        help="Largest request body accepted, in MiB (413 above).",
     ),
     body_timeout: float = typer.Option(
         30.0, "--body-timeout", help="Seconds a request body may take to arrive (408 after)."

@@ -104,6 +104,8 @@ class ProfileSettings:
             )
         if self.warmup < 0:
             raise ConfigError(f"--warmup cannot be negative, got {self.warmup}")
+        if self.inputs_path is not None and self.shapes:  # --shape was silently ignored
+            raise ConfigError("--inputs gives the input shapes: drop --shape")
         if not 1 <= self.workers <= MAX_THREADS:
             raise ConfigError(f"--workers must be between 1 and {MAX_THREADS}, got {self.workers}")
         server_only = {"--target-qps": self.target_qps, "--latency-bound-ms": self.latency_bound_ms}

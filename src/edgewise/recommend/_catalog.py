@@ -207,6 +207,8 @@ class Catalog:
     def filter_chips(self, *, kind: str | None = None, origin: str | None = None) -> list[Any]:
         """The chips of ``kind`` from ``origin`` (None: any); unknown values are errors,
         so a typo does not look like an empty catalog."""
+        kind = kind.strip().lower() if kind is not None else None  # GPU is gpu
+        origin = origin.strip().lower() if origin is not None else None
         if kind is not None and kind not in CHIP_KINDS:
             raise UnknownNameError("chip kind", kind, CHIP_KINDS)
         if origin is not None and origin not in ORIGINS:

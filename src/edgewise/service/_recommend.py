@@ -31,7 +31,8 @@ class RecommendRequest(BaseModel):
     benchmark: str = Field(
         ..., min_length=1, max_length=200, description="MLPerf benchmark name, e.g. resnet50"
     )
-    slo_ms: float = Field(..., gt=0, description="Latency SLO in milliseconds")
+    # strict: JSON true is not 1 ms
+    slo_ms: float = Field(..., gt=0, strict=True, description="Latency SLO in milliseconds")
     percentile: Literal[50, 90, 99] | None = None
     scenario: str | None = None
     max_power_w: float | None = Field(None, gt=0)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from edgewise.errors import UnknownNameError
+from edgewise.errors import DataError, UnknownNameError
 from edgewise.store import ShadowPairRecord, ShadowRunRecord, ShadowVerdictRecord, Store
 
 #: Quantiles summarised per replica, with distribution-free 95% intervals.
@@ -262,5 +262,7 @@ def latency_bands(store: Store, run_id: int, candidate: str) -> dict[str, Any]:
     pairs = store.shadow_pairs(run_id, candidate=candidate)
     if not pairs:
         known = sorted({c.get("name", "") for c in run.candidates})
+        if candidate in known:  # it said "unknown candidate 'c' (did you mean 'c'?)"
+            raise DataError(f"candidate {candidate!r} has no paired requests in run {run_id}")
         raise UnknownNameError("candidate", candidate, known, advice=f"no pairs in run {run_id}")
     return bands(pairs)
