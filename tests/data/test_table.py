@@ -81,6 +81,30 @@ def test_bad_files(tmp_path: Path) -> None:
     (tmp_path / "bin.parquet").write_bytes(b"\x00\x01garbage")
     with pytest.raises(DataError, match="cannot read"):
         LatencyTable.from_path(tmp_path / "bin.parquet")
+    # found by a hunt: taken silently before
+    (tmp_path / "twice.csv").write_text(
+        f"space,arch,device,latency_ms,latency_ms\nnb201,{GOOD},d,1,2\n"
+    )
+    with pytest.raises(DataError, match="'latency_ms' appears more than once"):
+        LatencyTable.from_path(tmp_path / "twice.csv")
+    flags = pd.DataFrame(
+        {"space": ["nb201"], "arch": [GOOD], "device": ["d"], "latency_ms": [True]}
+    )
+    flags.to_parquet(tmp_path / "bool.parquet")
+    with pytest.raises(DataError, match="true/false"):
+        LatencyTable.from_path(tmp_path / "bool.parquet")
+
+
+def test_a_file_name_that_is_not_utf8_still_imports(tmp_path: Path, fresh_store: Store) -> None:
+    """The name labels the rows; a non-UTF-8 byte in it failed the store's insert."""
+    import os
+
+    name = os.fsdecode(b"lat\xff.csv")
+    pd.DataFrame(
+        {"space": ["nasbench201"], "arch": [GOOD], "device": ["d"], "latency_ms": [1.0]}
+    ).to_csv(tmp_path / name, index=False)
+    assert import_table(tmp_path / name, store=fresh_store).rows_imported == 1
+    assert fresh_store.latency_records()[0].source == "lat\ufffd.csv"
 
 
 def test_import_into_any_store(tmp_path: Path, any_store: Store) -> None:

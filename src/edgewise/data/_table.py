@@ -130,7 +130,12 @@ class LatencyTable:
         except Exception as exc:  # pandas/pyarrow raise many types for bad files
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"cannot read {p.name} as CSV or Parquet: {msg}") from exc
-        return cls.from_frame(df, base_dir=p.parent, source=source or p.name, path=str(p))
+        for col in ("space", "arch", "model", "device", "latency_ms"):
+            if f"{col}.1" in df.columns and col in df.columns:  # pandas renames a repeat
+                raise DataError(f"{p.name}: column {col!r} appears more than once")
+        # the file's name labels its rows in the store, which holds UTF-8 text only
+        label = p.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return cls.from_frame(df, base_dir=p.parent, source=source or label, path=str(p))
 
     @classmethod
     def from_frame(
@@ -157,6 +162,8 @@ class LatencyTable:
         models = _column(df, "model", n)
         devices = _column(df, "device", n)
         sources = _column(df, "source", n) if "source" in cols else [source] * n
+        if pd.api.types.is_bool_dtype(df["latency_ms"]):  # True would be 1 ms
+            raise DataError("latency_ms holds true/false values, not milliseconds")
         lat = pd.to_numeric(df["latency_ms"], errors="coerce").to_numpy(dtype=float)
         idx = (
             pd.to_numeric(df["arch_idx"], errors="coerce").to_numpy(dtype=float)
