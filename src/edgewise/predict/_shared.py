@@ -177,6 +177,9 @@ class SharedFactors:
         sf.devices = list(state["devices"])
         sf.mu = np.asarray(state["mu"], dtype=np.float64)
         sf.v = np.asarray(state["v"], dtype=np.float64).reshape(len(sf.devices), -1)
-        sf.boosters = [booster_from_text(t) for t in state["boosters"]]
+        sources = state.get("booster_sources") or [""] * len(state["boosters"])
+        sf.boosters = [
+            booster_from_text(t, n) for t, n in zip(state["boosters"], sources, strict=True)
+        ]
         sf.noise_var = float(state["noise_var"])
         return sf
