@@ -172,3 +172,25 @@ def test_fewshot_and_evaluate_errors(help_csv: Path, tmp_path: Path) -> None:
     bad.write_text("a,b\n1,2\n")
     code, _, stderr = run("predictor", "train", "--data", str(bad))
     assert code == 2 and "needs columns" in stderr
+
+
+def test_train_and_fewshot_on_one_training_model_exit_2(tmp_path: Path) -> None:
+    # one (disconnected) architecture on every training device crashed both commands with
+    # LightGBMError (exit 1): the shared factors trained a booster on one row
+    none = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    table = tmp_path / "one.csv"
+    table.write_text(
+        f"space,arch,device,latency_ms\nnasbench201,{none},a,1.0\nnasbench201,{none},b,1.0\n"
+    )
+    code, _, stderr = run("predictor", "train", "--data", str(table), "--out", str(tmp_path / "p"))
+    assert code == 2 and "at least two different models, got 1" in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "p").exists()
+    ops = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+    target = [f"|{a}~0|+|{b}~0|{a}~1|+|{b}~0|{a}~1|{b}~2|" for a in ops for b in ops]
+    with table.open("a") as f:
+        f.writelines(f"nasbench201,{arch},c,{1 + i / 4}\n" for i, arch in enumerate(target))
+    code, _, stderr = run(
+        "predictor", "fewshot", "--data", str(table), "--target-device", "c", "--shots", "3"
+    )
+    assert code == 2 and "at least two different models, got 1" in stderr
+    assert len(stderr.strip().splitlines()) == 1

@@ -123,6 +123,23 @@ def test_bad_training_data_is_a_data_error(x: object, y: list, match: str, tiny:
         LatencyPredictor(**tiny).fit(x, y)
 
 
+@pytest.mark.parametrize("arch", [DISCONNECTED, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+def test_one_model_on_every_device_is_a_data_error(arch: str, tiny: dict) -> None:
+    # the shared factors trained a LightGBM on one row: LightGBMError (num_data > 0), exit 1
+    with pytest.raises(DataError, match="at least two different models, got 1"):
+        LatencyPredictor(**tiny).fit(
+            [("nasbench201:" + arch, "a"), ("nasbench201:" + arch, "b")], [1.0, 2.0]
+        )
+
+
+def test_two_models_fit_although_each_fold_trains_on_one(tiny: dict) -> None:
+    # a fold holding one model out leaves one to train the shared factors on: skipped
+    other = "|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    x = [("nasbench201:" + a, d) for a in (DISCONNECTED, other) for d in ("a", "b")]
+    est = LatencyPredictor(**tiny).fit(x, [1.0, 2.0, 3.0, 4.0])
+    assert np.all(np.isfinite(est.predict(x)))
+
+
 def test_unknown_device_and_bad_model_are_input_errors(fitted: LatencyPredictor) -> None:
     with pytest.raises(UnknownNameError, match="did you mean 'pixel3'"):
         fitted.predict([("nasbench201:" + DISCONNECTED, "pixle3")])

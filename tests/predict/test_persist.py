@@ -50,16 +50,25 @@ def test_file_holds_no_pickle(saved: tuple) -> None:
     assert manifest["format_version"] == FORMAT_VERSION
 
 
-def _rewrite(src: Path, dst: Path, edit) -> Path:  # type: ignore[no-untyped-def]
+def _rewrite(src: Path, dst: Path, edit, members: dict | None = None) -> Path:  # type: ignore[no-untyped-def]
+    """``src`` with its manifest edited in place by ``edit`` (replaced by it if it is not
+    callable) and the zip members in ``members`` replaced by their new bytes."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         for item in zin.namelist():
-            data = zin.read(item)
+            data = (members or {}).get(item, zin.read(item))
             if item == "manifest.json":
                 doc = json.loads(data)
-                edit(doc)
+                if callable(edit):
+                    edit(doc)
+                else:
+                    doc = edit
                 data = json.dumps(doc).encode()
             zout.writestr(item, data)
     return dst
+
+
+def _first_device(doc: dict) -> dict:
+    return doc["devices"][min(doc["devices"], key=lambda n: doc["devices"][n]["index"])]
 
 
 @pytest.mark.parametrize(
@@ -70,6 +79,16 @@ def _rewrite(src: Path, dst: Path, edit) -> Path:  # type: ignore[no-untyped-def
         (lambda d: d["feature_names"].pop(), "different feature set"),
         (lambda d: d["position_names"].pop(), "different feature set"),
         (lambda d: d.pop("devices"), "not a readable"),
+        # hand-edited or damaged manifests were AttributeError or NumPy errors (exit 1)
+        ([], "not an edgewise predictor"),
+        (lambda d: d.update(devices=None), "not a readable"),
+        (lambda d: d.update(params=None), "not a readable"),
+        (lambda d: d.update(signatures=None), "not a readable"),
+        (lambda d: d.update(feature_mask=None), "feature_mask has the wrong length"),
+        (lambda d: _first_device(d).update(pipelines=None), "not a readable"),
+        (lambda d: _first_device(d).update(weights=[1.0]), "1 weights for 4 members"),
+        (lambda d: d.update(shared=None), "weighs shared factors the file lacks"),
+        (lambda d: d["shared"]["booster_files"].pop(), "shared factors' sizes disagree"),
     ],
 )
 def test_incompatible_files_are_refused(saved: tuple, tmp_path: Path, edit, match: str) -> None:  # type: ignore[no-untyped-def]
@@ -77,6 +96,63 @@ def test_incompatible_files_are_refused(saved: tuple, tmp_path: Path, edit, matc
     bad = _rewrite(path, tmp_path / "bad.zip", edit)
     with pytest.raises(ModelError, match=match):
         load_predictor(bad)
+
+
+@pytest.mark.parametrize(
+    ("member", "text", "match"),
+    [
+        ("d0_p0", b"tree\nversion=v4\ngarbage", "doesn't specify the number of classes"),
+        ("shared_0", b"tree\nversion=v4\ngarbage", "doesn't specify the number of classes"),
+        ("shared_0", "d0_p0", "features, the predictor gives"),  # a booster of another width
+    ],
+)
+def test_a_corrupt_booster_is_a_model_error_at_predict(  # type: ignore[no-untyped-def]
+    saved: tuple, tmp_path: Path, xy, capfd, member: str, text: object, match: str
+) -> None:
+    # boosters are parsed at the first prediction: a corrupt one was a LightGBMError
+    # (exit 1) with LightGBM's own "[LightGBM] [Fatal]" line on stderr
+    _, path, test = saved
+    with zipfile.ZipFile(path) as zf:
+        data = zf.read(f"boosters/{text}.txt") if isinstance(text, str) else text
+
+    def weigh(doc: dict) -> None:  # predict with the damaged member alone
+        w = _first_device(doc)["weights"]
+        w[:] = [0.0] * len(w)
+        w[0 if member == "d0_p0" else -1] = 1.0
+
+    bad = _rewrite(path, tmp_path / "bad.zip", weigh, {f"boosters/{member}.txt": data})
+    pred = load_predictor(bad)  # lazy: the file loads
+    device = min(pred.device_models_)
+    x, _ = xy(test[test["device"] == device].head(3))
+    capfd.readouterr()
+    with pytest.raises(ModelError, match=f"bad.zip:boosters/{member}.txt is corrupt: .*{match}"):
+        pred.predict(x)
+    assert "[LightGBM]" not in capfd.readouterr().err
+
+
+def test_a_corrupt_booster_exits_2_with_one_line(saved: tuple, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _, path, test = saved
+    bad = _rewrite(
+        path,
+        tmp_path / "bad.zip",
+        lambda doc: _first_device(doc)["weights"].__setitem__(slice(None), [1.0, 0, 0, 0, 0]),
+        {"boosters/d0_p0.txt": b"tree\nversion=v4\ngarbage"},
+    )
+    device = min(load_predictor(bad).device_models_)
+    out = subprocess.run(
+        [sys.executable, "-m", "edgewise", "predict", "nasbench201:" + test["arch"].iloc[0]]
+        + ["--device", device, "--predictor", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "error: bad.zip:boosters/d0_p0.txt is corrupt: Model file doesn't specify the number "
+        "of classes; retrain it with `edgewise predictor train`"
+    ]
 
 
 def test_missing_and_garbage_files(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from edgewise.errors import ConfigError
-from edgewise.profile import ProfileSettings, profile_model, save_result
+from edgewise.profile import ProfileSettings, parse_detail, profile_model, save_result
 from edgewise.stats._early_stopping import _max_overlatency
 
 FAST = {"duration_s": 0.3, "min_queries": 64, "warmup": 5, "threads": 1, "operator_runs": 3}
@@ -78,6 +79,25 @@ def test_other_scenarios(scenario: str, model_path) -> None:
     if scenario == "server":
         assert doc["settings"]["target_qps"] > 0 and doc["settings"]["latency_bound_ms"] > 0
         assert doc["breakdown_ms"]["queue"]["p50"] >= 0
+
+
+def test_offline_with_more_workers_than_cores_keeps_to_its_duration(model_path) -> None:
+    # LoadGen's offline query holds ~1.1 x duration x expected-QPS samples, and the
+    # expected QPS was workers x the single-query rate: 64 workers on 2 cores made a 0.2 s
+    # run issue ~9,500 samples of this model, ~14 s of work. Now the rate is scaled by the
+    # cores at most, so LoadGen's own run time (samples / its samples per second) is
+    # 0.22 s x cores at worst (achieved = the single-query rate: a busy machine); x3
+    # leaves room for a shared machine running slower than in warm-up.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    settings = ProfileSettings(
+        **{**FAST, "scenario": "offline", "duration_s": 0.2, "min_queries": 1, "workers": 64}
+    )
+    result = profile_model(model_path("cnn-small"), settings)
+    detail = parse_detail(result.loadgen_detail)
+    samples = detail["generated_samples_per_query"]
+    run_s = samples / detail["result_samples_per_second"]
+    assert result.valid and samples == result.queries
+    assert run_s <= 3 * 1.1 * 0.2 * min(64, cores or 1), (samples, run_s)
 
 
 def test_litert_model(model_path) -> None:

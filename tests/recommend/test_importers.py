@@ -135,3 +135,34 @@ def test_zero_archs_per_space_is_refused_before_anything_is_replaced(fresh_store
 
     with pytest.raises(ConfigError, match="--archs-per-space"):
         import_catalog(fresh_store, sources=("latency",), archs_per_space=0)
+
+
+_NB201 = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"  # noqa: E501
+
+
+def test_latency_rows_without_a_whole_arch_idx_or_batch_size_are_problems(
+    tmp_path: Path, fresh_store
+) -> None:  # type: ignore[no-untyped-def]
+    # int() on an empty batch_size or a non-numeric arch_idx crashed the import (exit 1),
+    # and one such cell made the column floats or text for every other row too
+    (tmp_path / "latency").mkdir()
+    rows = [
+        f"nasbench201,{_NB201},raspi4,10.5,0,\n",  # empty batch_size
+        f"nasbench201,{_NB201},raspi4,10.5,abc,1\n",
+        f"nasbench201,{_NB201},raspi4,10.5,2.5,1\n",
+        f"nasbench201,{_NB201},raspi4,10.5,3,0\n",
+        f"nasbench201,{_NB201},raspi4,10.5,4,1\n",  # the one good row
+    ]
+    with gzip.open(tmp_path / LATENCY_DATASET, "wt") as f:
+        f.write("space,arch,device,latency_ms,arch_idx,batch_size\n" + "".join(rows))
+    batch = read_latency_dataset(tmp_path / LATENCY_DATASET)
+    assert [(r.chip, r.benchmark, r.scenario) for r in batch.results] == [
+        ("raspi4", "nasbench201/4", "SingleStream")
+    ]
+    assert [p.line for p in batch.problems] == [2, 3, 4, 5]
+    assert "batch_size must be a whole number >= 1, got ''" in batch.problems[0].reason
+    assert "arch_idx must be a whole number >= 0, got 'abc'" in batch.problems[1].reason
+    assert "got '2.5'" in batch.problems[2].reason and "batch_size" in batch.problems[3].reason
+    assert batch.rows_read == 5
+    report = import_catalog(fresh_store, data=tmp_path, sources=("latency",))
+    assert report.results == 1 and len(report.problems) == 4

@@ -225,7 +225,8 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             for k in range(self.cv_folds):
                 tr = main & (fold != k)
                 te = fold == k
-                if not tr.any() or not te.any():
+                # one model left to train on: no factors to learn (a fit would raise)
+                if np.unique(model_idx[tr]).size < 2 or not te.any():
                     continue
                 sf = SharedFactors(n_factors=self.n_factors, params=params).fit(
                     f_models, model_idx[tr], dev_idx[tr], y_log[tr], self.devices_

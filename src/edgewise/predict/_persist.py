@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,7 +146,7 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
     try:
         with zipfile.ZipFile(p) as zf:
             manifest = json.loads(zf.read("manifest.json"))
-            if manifest.get("format") != FORMAT:
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 raise ModelError(f"{p.name} is not an edgewise predictor file")
             version = str(manifest.get("format_version", "?"))
             if version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
@@ -177,7 +178,11 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
                 i = st["index"]
                 pipes = [
                     pipeline_from_state(
-                        {**ps, "booster": zf.read(ps["booster_file"]).decode()}
+                        {
+                            **ps,
+                            "booster": zf.read(ps["booster_file"]).decode(),
+                            "booster_source": f"{p.name}:{ps['booster_file']}",
+                        }
                         if ps.get("booster_file")
                         else ps,
                         gbm,
@@ -188,7 +193,11 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
                 pruned = None
                 if st.get("pruned_booster_file"):
                     pruned = pipeline_from_state(
-                        {"name": "gbm_l1", "booster": zf.read(st["pruned_booster_file"]).decode()},
+                        {
+                            "name": "gbm_l1",
+                            "booster": zf.read(st["pruned_booster_file"]).decode(),
+                            "booster_source": f"{p.name}:{st['pruned_booster_file']}",
+                        },
                         gbm,
                     )
                 pred.device_models_[name] = DeviceModel(
@@ -206,8 +215,12 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
             pred.devices_ = sorted(pred.device_models_)
             shared = manifest.get("shared")
             if shared is not None:
-                boosters = [zf.read(n).decode() for n in shared.pop("booster_files")]
-                pred.shared_ = SharedFactors.from_state({**shared, "boosters": boosters}, gbm)
+                names = shared.pop("booster_files")
+                boosters = [zf.read(n).decode() for n in names]
+                sources = [f"{p.name}:{n}" for n in names]
+                pred.shared_ = SharedFactors.from_state(
+                    {**shared, "boosters": boosters, "booster_sources": sources}, gbm
+                )
             else:
                 pred.shared_ = None
             pred.fewshot_scores_ = {
@@ -219,8 +232,65 @@ def load_predictor(path: str | Path | None = None) -> LatencyPredictor:
                 for k in manifest.get("fewshot_design_shots", [])
             }
             pred.n_features_in_ = int(pred.feature_mask_.sum())
+            _check_shapes(pred)
     except ModelError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{p.name} is not a readable edgewise predictor file: {exc}") from exc
+    # a hand-edited or damaged file: null or mistyped sections, a broken zip member
+    # (AttributeError, zlib.error...) were exit 1 with a traceback
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        KeyError,
+        IndexError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{p.name} is not a readable edgewise predictor file: {why}") from exc
     return pred
+
+
+def _check_shapes(pred: LatencyPredictor) -> None:
+    """The sizes prediction relies on, so that a damaged file is refused when loaded
+    rather than failing with a NumPy error halfway through a prediction."""
+    from edgewise.graph import FEATURE_NAMES
+    from edgewise.graph._position import POSITION_NAMES
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(what)
+
+    need(pred.feature_mask_.shape == (len(FEATURE_NAMES),), "feature_mask has the wrong length")
+    need(
+        pred.position_mask_ is None or pred.position_mask_.shape == (len(POSITION_NAMES),),
+        "position_mask has the wrong length",
+    )
+    sf = pred.shared_
+    if sf is not None:
+        need(
+            sf.mu.shape == (len(sf.devices),) and len(sf.boosters) == sf.rank,
+            "the shared factors' sizes disagree",
+        )
+    for name, dm in pred.device_models_.items():
+        extra = len(dm.weights) - len(dm.pipelines)
+        need(
+            dm.weights.ndim == 1 and extra in (0, 1) and dm.scores.ndim == 1,
+            f"device {name!r}: {len(dm.weights)} weights for {len(dm.pipelines)} members",
+        )
+        need(
+            dm.disconnected in ("unseen", "computed", "pruned"),
+            f"device {name!r}: unknown disconnected mode {dm.disconnected!r}",
+        )
+        if extra:  # the shared factors are a member: they must be there, and fit
+            if sf is None:
+                raise ValueError(f"device {name!r} weighs shared factors the file lacks")
+            need(
+                name in sf.devices
+                if dm.shared_override is None
+                else len(dm.shared_override[1]) == sf.rank,
+                f"device {name!r} does not match the shared factors",
+            )

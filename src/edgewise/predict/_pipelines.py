@@ -23,10 +23,18 @@ All state is JSON numbers plus LightGBM model text: no pickle.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import numpy as np
+
+from edgewise.errors import ModelError
 
 PIPELINES = ("gbm", "gbm_l1", "kernel", "kernel_used")
 #: The members that cost each kernel signature (an exact NNLS over the signature columns).
@@ -77,25 +85,73 @@ def train_booster(params: GbmParams, objective: str, x: np.ndarray, y: np.ndarra
     return lgb.train(params.lgb_params(objective), data, num_boost_round=params.n_estimators)
 
 
-def booster_from_text(text: str) -> Any:
+def booster_from_text(text: str, source: str = "") -> Any:
     """A saved booster, parsed on first use: a predictor file holds a few per device, and
-    one prediction needs only its device's (parsing all took ~1 s of a 5 s `predict`)."""
-    return _LazyBooster(text)
+    one prediction needs only its device's (parsing all took ~1 s of a 5 s `predict`).
+    ``source`` (``p.zip:boosters/d0_p0.txt``) names it in the error of a corrupt one."""
+    return _LazyBooster(text, source)
+
+
+#: LightGBM's C++ side writes this to file descriptor 2 before raising the same text.
+_FATAL = b"[LightGBM] [Fatal]"
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def _without_native_fatal() -> Iterator[None]:
+    """Runs the body with fd 2 captured, then writes back all but LightGBM's fatal lines
+    (a corrupt file is reported once, as an edgewise error, not also as a raw log line)."""
+    with _STDERR_LOCK, tempfile.TemporaryFile() as tmp:
+        try:
+            saved = os.dup(2)
+        except OSError:  # pragma: no cover - no stderr at all
+            yield
+            return
+        try:
+            sys.stderr.flush()
+            os.dup2(tmp.fileno(), 2)
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            kept = [ln for ln in tmp.read().splitlines(True) if not ln.startswith(_FATAL)]
+            if kept:
+                os.write(2, b"".join(kept))
 
 
 class _LazyBooster:
-    """``lightgbm.Booster``'s ``predict`` and ``model_to_string``, parsed when first used."""
+    """``lightgbm.Booster``'s ``predict`` and ``model_to_string``, parsed when first used.
 
-    def __init__(self, text: str) -> None:
+    A booster that does not parse, or reads another number of features than it is given,
+    is a corrupt file: :class:`ModelError` (exit 2), found at the first prediction.
+    """
+
+    def __init__(self, text: str, source: str = "") -> None:
         self._text = text
+        self._source = source or "a saved LightGBM booster"
         self._booster: Any = None
 
-    def predict(self, *args: Any, **kwargs: Any) -> Any:
+    def predict(self, x: Any, **kwargs: Any) -> Any:
         if self._booster is None:
             import lightgbm as lgb
 
-            self._booster = lgb.Booster(model_str=self._text)
-        return self._booster.predict(*args, **kwargs)
+            try:
+                with _without_native_fatal():
+                    self._booster = lgb.Booster(model_str=self._text)
+            except lgb.basic.LightGBMError as exc:
+                raise self._corrupt(str(exc)) from exc
+        wanted = self._booster.num_feature()
+        if np.ndim(x) == 2 and np.shape(x)[1] != wanted:  # LightGBM would print a fatal line
+            raise self._corrupt(f"it reads {wanted} features, the predictor gives {np.shape(x)[1]}")
+        return self._booster.predict(x, **kwargs)
+
+    def _corrupt(self, why: str) -> ModelError:
+        first = why.strip().splitlines()[0] if why.strip() else "unreadable"
+        return ModelError(
+            f"{self._source} is corrupt: {first}; retrain it with `edgewise predictor train`"
+        )
 
     def model_to_string(self) -> str:
         return self._text
@@ -128,7 +184,7 @@ class GbmPipeline:
     @classmethod
     def from_state(cls, state: dict[str, Any], params: GbmParams) -> GbmPipeline:
         p = cls(state["name"], params)
-        p.booster = booster_from_text(state["booster"])
+        p.booster = booster_from_text(state["booster"], state.get("booster_source", ""))
         return p
 
 
@@ -238,7 +294,7 @@ class KernelPipeline(_AdditiveCost):
     def from_state(cls, state: dict[str, Any], params: GbmParams) -> KernelPipeline:
         p = cls(params, ridge=float(state["ridge"]))
         p._load_cost(state)
-        p.booster = booster_from_text(state["booster"])
+        p.booster = booster_from_text(state["booster"], state.get("booster_source", ""))
         return p
 
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from edgewise.errors import ConfigError
+from edgewise.errors import ConfigError, DataError
 from edgewise.predict._pipelines import GbmParams, booster_from_text, train_booster
 
 
@@ -69,6 +69,10 @@ class SharedFactors:
         self.mu = np.array([np.nanmean(m[:, d]) if seen[:, d].any() else 0.0 for d in range(n_dev)])
         centred = m - self.mu
         rows = seen.any(axis=1)
+        if rows.sum() < 2:  # LightGBM cannot train on one row (LightGBMError, exit 1)
+            raise DataError(
+                f"training needs latencies of at least two different models, got {int(rows.sum())}"
+            )
         rank = max(1, min(self.n_factors, n_dev - 1, int(rows.sum()) - 1))
         scores, self.v = soft_impute(centred[rows], rank)
         self.devices = list(devices)
@@ -173,6 +177,9 @@ class SharedFactors:
         sf.devices = list(state["devices"])
         sf.mu = np.asarray(state["mu"], dtype=np.float64)
         sf.v = np.asarray(state["v"], dtype=np.float64).reshape(len(sf.devices), -1)
-        sf.boosters = [booster_from_text(t) for t in state["boosters"]]
+        sources = state.get("booster_sources") or [""] * len(state["boosters"])
+        sf.boosters = [
+            booster_from_text(t, n) for t, n in zip(state["boosters"], sources, strict=True)
+        ]
         sf.noise_var = float(state["noise_var"])
         return sf

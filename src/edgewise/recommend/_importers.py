@@ -397,6 +397,7 @@ def read_latency_dataset(path: Path, *, archs_per_space: int = 100) -> ImportBat
     b = _Builder("help", [path.name])
     if archs_per_space <= 0:
         return b.batch()
+    frame = _whole_number_rows(b, path.name, frame)
     keep: set[tuple[str, int]] = set()
     for space, group in frame.groupby("space"):
         idx = np.unique(group["arch_idx"].to_numpy())
@@ -443,6 +444,39 @@ def read_latency_dataset(path: Path, *, archs_per_space: int = 100) -> ImportBat
             )
         )
     return b.batch()
+
+
+def _whole_number_rows(b: _Builder, file: str, frame: Any) -> Any:
+    """The rows whose ``arch_idx`` (>= 0) and ``batch_size`` (>= 1) are whole numbers.
+
+    Every other row is reported as a problem: ``int()`` on an empty or non-numeric cell
+    crashed the import, and one such cell also turned the whole column into floats or
+    strings (``_1.0`` suffixes, arch indices sorted as text).
+    """
+    import numpy as np
+    import pandas as pd
+
+    parsed, ok = {}, {}
+    for column, low in (("arch_idx", 0), ("batch_size", 1)):
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        parsed[column] = values
+        ok[column] = (
+            np.isfinite(values) & (values == values.round()) & (values >= low) & (values < 2**53)
+        )
+    good = ok["arch_idx"] & ok["batch_size"]
+    for i in frame.index[~good]:
+        b.rows += 1
+        column, low = ("arch_idx", 0) if not ok["arch_idx"][i] else ("batch_size", 1)
+        b.problem(
+            file,
+            int(i) + 2,
+            f"{column} must be a whole number >= {low}, got {_text(frame[column][i])!r} "
+            f"({_text(frame['device'][i])})",
+        )
+    out = frame[good].copy()
+    for column, values in parsed.items():
+        out[column] = values[good].astype(int)
+    return out
 
 
 def read_fleet(store: Store) -> ImportBatch:
