@@ -194,3 +194,28 @@ def test_train_and_fewshot_on_one_training_model_exit_2(tmp_path: Path) -> None:
     )
     assert code == 2 and "at least two different models, got 1" in stderr
     assert len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # pytest would swallow it otherwise
+def test_a_one_model_test_set_has_no_rank_correlation_and_no_warning(help_csv: Path) -> None:
+    """240 archs, 239 to train: Spearman is undefined (null), and NumPy's "Mean of empty
+    slice" warning no longer reaches stderr."""
+    code, stdout, stderr = run(
+        "predictor",
+        "evaluate",
+        "--data",
+        str(help_csv),
+        "--train-size",
+        "239",
+        "--seeds",
+        "1",
+        "--devices",
+        "eyeriss",
+        "--n-estimators",
+        "10",
+        "--json",
+    )
+    assert code == 0 and "Warning" not in stderr, stderr
+    doc = json.loads(stdout)
+    assert doc["devices"][0]["n_test"] == 1 and doc["devices"][0]["spearman"] is None
+    assert doc["summary"]["mean_spearman"] is None
