@@ -99,6 +99,18 @@ def _huge_and_broken(tmp_path: Path) -> tuple[Path, Path]:
     return write("huge.onnx", big, [-1], [-1]), write("broken.onnx", [1, 4], [5, 5], [5, 5])
 
 
+def _string_model(tmp_path: Path) -> Path:
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("s", TensorProto.STRING, [1, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.STRING, [1, 3])
+    graph = helper.make_graph([helper.make_node("Identity", ["s"], ["y"])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.save(model, tmp_path / "text.onnx")
+    return tmp_path / "text.onnx"
+
+
 def _bad_cli_cases(tmp_path: Path, model_path) -> dict[str, tuple[list[str], str]]:
     cases = {
         label: ([str(path)], msg)
@@ -110,6 +122,8 @@ def _bad_cli_cases(tmp_path: Path, model_path) -> dict[str, tuple[list[str], str
     np.savez(tmp_path / "wrong_dtype.npz", x=np.ones((1, 256), np.float64))
     np.save(tmp_path / "plain.npy", np.ones((1, 256), np.float32))
     huge, broken = _huge_and_broken(tmp_path)
+    text = _string_model(tmp_path)
+    np.savez(tmp_path / "text.npz", s=np.array([["a", "b", "c"]]))
     cases |= {
         # the bracketed shape is printed as text, not swallowed as rich markup
         "unset dynamic dim": ([ocr], r"\[batch,1,32,width\] has unset dynamic dimension"),
@@ -131,6 +145,12 @@ def _bad_cli_cases(tmp_path: Path, model_path) -> dict[str, tuple[list[str], str
         ),
         "fixed dims of TiBs": ([str(huge)], "1,000,000,000,000 elements"),
         "runs into an error": ([str(broken)], "loads but cannot run"),
+        # it said "pass values with --inputs", which then could not work either
+        "string input": ([str(text)], "is a string tensor"),
+        "string input from a file": (
+            [str(text), "--inputs", str(tmp_path / "text.npz")],
+            "is a string tensor",
+        ),
         "server latency bound": (
             [mlp, "--scenario", "server", "--latency-bound-ms", "0.000001"],
             "impossible server target",

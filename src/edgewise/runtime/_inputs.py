@@ -135,9 +135,10 @@ def synthesize(
         elif dtype.kind == "b":
             feeds[spec.name] = np.asarray(rng.random(shape) < 0.5)
         else:
+            _no_strings(spec)
             raise ShapeError(
                 f"input {spec.name!r} has dtype {spec.dtype}, which edgewise cannot synthesise; "
-                "pass values with --inputs file.npz"
+                f"pass values with --inputs file.npz (numpy.savez(file, {spec.name}=array))"
             )
     return feeds
 
@@ -180,8 +181,19 @@ def load_npz(path: str | Path, specs: Sequence[TensorSpec]) -> Feeds:
                 raise ShapeError(
                     f"--inputs {spec.name}: dimension {i} must be {want} {spec.shape_str()}, got {got}"
                 )
+        _no_strings(spec)
         if arr.dtype != np.dtype(spec.dtype):
             raise ShapeError(
                 f"--inputs {spec.name}: dtype {arr.dtype} but the model expects {spec.dtype}"
             )
     return arrays
+
+
+def _no_strings(spec: TensorSpec) -> None:
+    """Refuse a string input: it told users to pass ``--inputs``, which could not work
+    (ONNX Runtime's I/O binding, which the timing uses, takes no string tensors)."""
+    if spec.dtype == "object":
+        raise ShapeError(
+            f"input {spec.name!r} is a string tensor: edgewise cannot time models with "
+            "string inputs (ONNX Runtime binds no string tensors)"
+        )
