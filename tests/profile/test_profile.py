@@ -100,6 +100,17 @@ def test_offline_with_more_workers_than_cores_keeps_to_its_duration(model_path) 
     assert run_s <= 3 * 1.1 * 0.2 * min(64, cores or 1), (samples, run_s)
 
 
+def test_a_server_target_past_the_cores_is_impossible(model_path) -> None:
+    """The capacity check counted --workers, not cores: 64 workers on 2 cores let through
+    a target 32x what the cores can serve (and an overloaded run)."""
+    from edgewise.profile._loadgen import usable_cores
+
+    qps = 5000.0 * usable_cores()  # past the cores for any inference slower than 0.2 ms
+    settings = ProfileSettings(**{**FAST, "scenario": "server", "workers": 64, "target_qps": qps})
+    with pytest.raises(ConfigError, match=r"impossible server target: .* core\(s\)"):
+        profile_model(model_path("cnn-small"), settings)  # ~1.5 ms per inference here
+
+
 def test_litert_model(model_path) -> None:
     result = profile_model(model_path("fc-tflite"), ProfileSettings(**FAST))
     assert result.valid and result.settings["backend"] == "litert"

@@ -24,6 +24,7 @@ from edgewise.profile._loadgen import (
     LoadGenSettings,
     run_loadgen,
     scenario_name,
+    usable_cores,
 )
 from edgewise.profile._result import ProfileResult
 from edgewise.runtime import (
@@ -171,7 +172,9 @@ def _server_targets(settings: ProfileSettings, service_ns: np.ndarray) -> tuple[
     """Target QPS and latency bound, checked against what the model can do at all."""
     fastest_ms = float(service_ns.min()) / 1e6
     typical_ms = float(np.median(service_ns)) / 1e6
-    capacity = settings.workers * 1000.0 / fastest_ms
+    # workers beyond the cores add no throughput (as for offline's expected QPS)
+    parallel = min(settings.workers, usable_cores())
+    capacity = parallel * 1000.0 / fastest_ms
     bound = (
         settings.latency_bound_ms
         if settings.latency_bound_ms is not None
@@ -180,7 +183,7 @@ def _server_targets(settings: ProfileSettings, service_ns: np.ndarray) -> tuple[
     qps = (
         settings.target_qps
         if settings.target_qps is not None
-        else DEFAULT_SERVER_LOAD * settings.workers * 1000.0 / typical_ms
+        else DEFAULT_SERVER_LOAD * parallel * 1000.0 / typical_ms
     )
     if bound < fastest_ms:
         raise ConfigError(
@@ -189,8 +192,9 @@ def _server_targets(settings: ProfileSettings, service_ns: np.ndarray) -> tuple[
         )
     if qps > capacity:
         raise ConfigError(
-            f"impossible server target: --target-qps {qps:g} exceeds what {settings.workers} "
-            f"worker(s) can serve even at the fastest measured inference ({capacity:.0f} QPS)"
+            f"impossible server target: --target-qps {qps:g} exceeds what {parallel} "
+            f"worker(s) on {usable_cores()} core(s) can serve even at the fastest measured "
+            f"inference ({capacity:.0f} QPS)"
         )
     return qps, bound
 
