@@ -272,3 +272,12 @@ def test_too_many_signatures_leave_out_the_additive_members(
     assert np.all(np.isfinite(pred)) and regression_metrics(yt, pred)["acc10"] > 0.5
     est.save(tmp_path / "p.zip")
     np.testing.assert_allclose(load_predictor(tmp_path / "p.zip").predict(xt), pred)
+
+
+def test_why_a_device_cannot_be_predicted_is_said(help_nb201: pd.DataFrame, xy) -> None:  # type: ignore[no-untyped-def]
+    """The message blamed the row count even when rows were plenty (a hunt's find)."""
+    one = help_nb201[help_nb201["device"] == help_nb201["device"].iloc[0]]
+    with pytest.raises(DataError, match=r"has 3 usable rows, and needs at least"):
+        LatencyPredictor(share=False, n_estimators=5).fit(*xy(one.head(3)))
+    with pytest.raises(DataError, match="no pipelines were given"):
+        LatencyPredictor(pipelines=(), n_estimators=5).fit(*xy(one.head(40)))  # one device

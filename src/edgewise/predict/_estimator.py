@@ -262,9 +262,15 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
                 self.skipped_pipelines_[d] = wide
                 own = [n for n in own if n not in wide]
             if not own and not use_shared:
+                if rows.size < min_rows:
+                    why = f"it has {rows.size} usable rows, and needs at least {min_rows}"
+                elif wide:
+                    why = f"its models hold too many kernel signatures for {', '.join(wide)}"
+                else:
+                    why = "no pipelines were given"
                 raise DataError(
-                    f"device {d!r} has {rows.size} usable rows; a predictor "
-                    f"without sharing needs at least {min_rows}"
+                    f"nothing can predict device {d!r} without sharing (one device, or "
+                    f"share=False): {why}"
                 )
             cols = []
             for name in own:
