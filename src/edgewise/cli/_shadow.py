@@ -150,7 +150,7 @@ def serve(
         baseline_cpus=cpus(baseline_cpus),
         auto=auto,
         device=device,
-        quantiles=tuple(q / 100.0 for q in quantile) or (0.5, 0.99),
+        quantiles=_levels(quantile),
         tolerance=parse_percent(tolerance, what="--tolerance"),
         alpha=alpha,
         max_disagreement=None
@@ -443,3 +443,14 @@ def rollback(
     Example: edgewise shadow rollback cnn-slow
     """
     _act("rollback", candidate, url, token, json_out)
+
+
+def _levels(percentiles: list[float]) -> tuple[float, ...]:
+    """``--quantile 50 --quantile 99`` as the judge's levels (the judge's own error spoke
+    of levels in (0, 1), which the flag does not take)."""
+    from edgewise.errors import ConfigError
+
+    for p in percentiles:
+        if not 0.0 < p < 100.0:
+            raise ConfigError(f"--quantile takes percentiles in (0, 100), got {p:g}")
+    return tuple(p / 100.0 for p in percentiles) or (0.5, 0.99)
