@@ -68,3 +68,25 @@ def test_a_model_prefix_is_not_a_pattern(model_path) -> None:  # type: ignore[no
     for prefix, n in ((sha[:6], 1), ("_", 0), ("%", 0), (sha[:3] + "%", 0)):
         res = CliRunner().invoke(app, ["measurements", "list", "--model", prefix, "--json"])
         assert res.exit_code == 0 and len(__import__("json").loads(res.stdout)) == n, prefix
+
+
+def test_stored_names_that_look_like_markup_print_as_text(model_path) -> None:  # type: ignore[no-untyped-def]
+    """A device called "[/d]" saved its measurement, then crashed every listing that
+    showed it (rich read the name as a closing tag)."""
+    from edgewise.profile import ProfileSettings, profile_model, save_result
+
+    model = model_path("mlp-tiny")
+    fast = ProfileSettings(
+        duration_s=0.2, min_queries=20, warmup=1, operator_runs=0, device_name="[/d]"
+    )
+    with Store() as store:
+        save_result(profile_model(model, fast), store)
+    for args in (
+        ["measurements", "list"],
+        ["measurements", "show", "1"],
+        ["gate", str(model), "--device", "[/d]", "--slo-ms", "1000"],
+        ["deployments", "list"],
+    ):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, (args, res.output)
+        assert "[/d]" in res.stdout or args[0] == "gate", args  # the gate names no device

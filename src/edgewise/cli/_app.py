@@ -15,6 +15,8 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table as _RichTable
+from rich.text import Text
 from typer.core import TyperGroup
 
 from edgewise._json import json_safe
@@ -35,6 +37,15 @@ def parse_shapes(items: Sequence[str]) -> dict[str, tuple[int, ...]] | None:
     from edgewise.runtime import parse_shape_overrides
 
     return parse_shape_overrides(items)
+
+
+class Table(_RichTable):
+    """A rich ``Table`` whose string cells are plain text: a stored name such as a device
+    called ``[/d]`` is not markup (it crashed every listing that showed it). A cell that
+    means markup passes ``Text.from_markup(...)``."""
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
 
 
 #: The most rows a ``--limit`` asks for (a bigger int overflowed the database driver).

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
 from edgewise.errors import ConfigError
@@ -47,7 +48,7 @@ def import_(
     if as_json:
         print_json(report.to_dict())
         return
-    from rich.table import Table
+    from edgewise.cli._app import Table
 
     table = Table(title="catalog import")
     for col in ("source", "rows read", "chips", "results", "bad rows"):
@@ -59,7 +60,7 @@ def import_(
     console.print(table)
     problems = report.problems
     for p in problems[:show_problems]:
-        err_console.print(f"[yellow]bad row[/] {p}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]bad row[/] {escape(str(p))}", highlight=False, soft_wrap=True)
     if len(problems) > show_problems:
         err_console.print(
             f"... and {len(problems) - show_problems} more bad rows (--json lists them all)"
@@ -107,7 +108,7 @@ def list_(
             else "no chips (run `edgewise catalog import`)"
         )
         return
-    from rich.table import Table
+    from edgewise.cli._app import Table
 
     table = Table(title=f"{len(docs)} chips")
     for col in ("chip", "kind", "origins", "benchmarks", "results", "specs"):
@@ -154,15 +155,18 @@ def show(
     if as_json:
         print_json(doc)
         return
-    from rich.table import Table
+    from edgewise.cli._app import Table
 
     console.print(
-        f"[bold]{name}[/]  kind={doc['kind']}  vendor={doc['vendor'] or '?'}  "
+        f"[bold]{escape(name)}[/]  kind={doc['kind']}  vendor={escape(doc['vendor'] or '?')}  "
         f"origins={','.join(doc['origins'])}",
         highlight=False,
     )
     for field, spec in sorted(doc["specs"].items()):
-        console.print(f"  {field} = {spec['value']:g}   [dim]{spec['source']}[/]", highlight=False)
+        console.print(
+            f"  {field} = {spec['value']:g}   [dim]{escape(str(spec['source']))}[/]",
+            highlight=False,
+        )
     table = Table(title=f"{len(cells)} latency figures")
     for col in ("benchmark", "scenario", "metric", "median ms", "range ms", "results"):
         table.add_column(col)

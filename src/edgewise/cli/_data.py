@@ -45,7 +45,8 @@ def import_cmd(
         return
     console.print(
         f"imported {report.rows_imported} of {report.rows_read} rows "
-        f"({len(report.devices)} devices, spaces: {', '.join(report.spaces)})"
+        f"({len(report.devices)} devices, spaces: {', '.join(report.spaces)})",
+        markup=False,
     )
     _print_left_out(report.problems, report.problem_counts)
 
@@ -57,7 +58,7 @@ def _print_left_out(
     ``problems`` may be the first few) and first example."""
     if not counts:
         return
-    from rich.table import Table
+    from edgewise.cli._app import Table
 
     out = Table(title="rows left out")
     out.add_column("reason")
@@ -120,6 +121,8 @@ def export_cmd(
         print_json(doc)
         return
     console.print(
-        f"wrote {len(frame)} rows ({len(table.devices)} devices) to {file}", highlight=False
+        f"wrote {len(frame)} rows ({len(table.devices)} devices) to {file}",
+        highlight=False,
+        markup=False,
     )
     _print_left_out(table.problems, table.problem_counts(), where="store")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from edgewise.cli._app import JSON_OPTION, app, console, err_console, print_json
 
@@ -16,13 +18,12 @@ def demo(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build the example models, profile them, run every stage, and write an HTML report."""
-    from rich.table import Table
-
+    from edgewise.cli._app import Table
     from edgewise.demo import run_demo
 
     def step(msg: str) -> None:
         if not as_json:
-            err_console.print(f"[dim]>[/] {msg}", highlight=False)
+            err_console.print(f"[dim]>[/] {escape(msg)}", highlight=False)
 
     result = run_demo(duration_s=duration, report_path=out, on_step=step)
     if as_json:
@@ -46,11 +47,13 @@ def demo(
             f"{r.latency.p50_ms:.4g}",
             f"{r.latency.p99_ms:.4g}",
             f"{r.io.p50_ms / r.latency.p50_ms:.0%}",
-            "VALID" if r.valid else "[red]INVALID[/]",
+            Text("VALID") if r.valid else Text("INVALID", style="red"),
         )
     console.print(table)
     for section in result.sections:
-        console.print(f"[bold]{section.title}[/]")
+        console.print(f"[bold]{escape(section.title)}[/]")
         for line in section.lines[:6]:
-            console.print(f"  {line}", highlight=False)
-    console.print(f"done in {result.seconds:.0f} s; report: [bold]{result.report_path}[/]")
+            console.print(f"  {line}", highlight=False, markup=False)
+    console.print(
+        f"done in {result.seconds:.0f} s; report: [bold]{escape(str(result.report_path))}[/]"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from edgewise.cli._app import (
     JSON_OPTION,
@@ -59,7 +60,7 @@ def gate(
     else:
         color = {0: "green", 1: "red", 3: "yellow"}[result.exit_code]
         rest = result.reason.removeprefix(f"{result.decision}: ")  # the reason leads with it
-        console.print(f"[bold {color}]{result.decision}[/]: {rest}", highlight=False)
+        console.print(f"[bold {color}]{result.decision}[/]: {escape(rest)}", highlight=False)
     raise typer.Exit(result.exit_code)
 
 
@@ -77,8 +78,7 @@ def list_cmd(
 
     Example: edgewise deployments list --device raspi4 --json
     """
-    from rich.table import Table
-
+    from edgewise.cli._app import Table
     from edgewise.deploy import list_deployments
 
     events = list_deployments(model_sha256=model, device=device, event=event, limit=limit)
@@ -109,4 +109,4 @@ def list_cmd(
         )
     console.print(table)
     for e in events:
-        console.print(f"#{e.id} {e.event}: {e.reason}", highlight=False)
+        console.print(f"#{e.id} {e.event}: {escape(e.reason)}", highlight=False)

@@ -21,8 +21,7 @@ def list_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List stored measurements, newest first."""
-    from rich.table import Table
-
+    from edgewise.cli._app import Table
     from edgewise.profile import measurement_doc
     from edgewise.store import Store
 

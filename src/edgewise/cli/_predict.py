@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from edgewise.cli._app import (
     JSON_OPTION,
@@ -91,8 +92,8 @@ def evaluate_cmd(
 ) -> None:
     """Fit on N random models per device, score the rest (accuracy, ranks, intervals)."""
     from rich import box
-    from rich.table import Table
 
+    from edgewise.cli._app import Table
     from edgewise.predict import evaluate
 
     table = _table(data)
@@ -191,7 +192,7 @@ def fewshot_cmd(
         print_json(report.to_dict())
         return
     console.print(
-        f"{report.target_device}: {report.shots} {report.shot_selection} shots "
+        f"{escape(report.target_device)}: {report.shots} {report.shot_selection} shots "
         f"({report.measurements_used} target "
         f"measurements in total), {report.n_query} query models, {report.seeds} seed(s)\n"
         f"spearman {report.spearman_mean:.4f} ± {report.spearman_std:.4f}   "
@@ -262,7 +263,7 @@ def train_cmd(
         print_json(info)
         return
     console.print(
-        f"saved {info['path']} ({info['size_bytes'] / 1e6:.1f} MB): "
+        f"saved {escape(str(info['path']))} ({info['size_bytes'] / 1e6:.1f} MB): "
         f"{len(info['devices'])} devices, {info['rows']} rows, "
         f"{info['elapsed_s']} s",
         soft_wrap=True,
@@ -299,7 +300,8 @@ def predict_cmd(
         else "no interval: none of its kernels were in the training data, so this is a guess"
     )
     console.print(
-        f"{result.device}: [bold]{result.latency_ms:.3f} ms[/] ({interval})", highlight=False
+        f"{escape(result.device)}: [bold]{result.latency_ms:.3f} ms[/] ({interval})",
+        highlight=False,
     )
     if not result.output_connected:
         err_console.print(

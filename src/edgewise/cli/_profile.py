@@ -34,13 +34,13 @@ def _ci(pair: list[float | None] | None) -> str:
 
 def render_profile(doc: dict[str, Any]) -> None:
     """The human view of a profile JSON document (also used by ``measurements show``)."""
-    from rich.table import Table
+    from edgewise.cli._app import Table
 
     model, lat, br = doc["model"], doc["latency_ms"], doc["breakdown_ms"]
     valid = "[green]VALID[/]" if doc["valid"] else "[red]INVALID[/]"
     console.print(
-        f"[bold]{model['name']}[/] ({model['format']}, sha256 {model['sha256'][:12]}) on "
-        f"[bold]{doc['device']['name']}[/] - {doc['scenario']}, {doc['queries']:,} queries, "
+        f"[bold]{escape(model['name'])}[/] ({model['format']}, sha256 {model['sha256'][:12]}) on "
+        f"[bold]{escape(doc['device']['name'])}[/] - {doc['scenario']}, {doc['queries']:,} queries, "
         f"LoadGen {valid}"
     )
     table = Table(title="latency (ms)", title_justify="left")

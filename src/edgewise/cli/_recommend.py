@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from edgewise.cli._app import (
     JSON_OPTION,
@@ -81,10 +82,10 @@ def recommend_cmd(
 
 
 def _print(rec: Recommendation) -> None:
-    from rich.table import Table
+    from edgewise.cli._app import Table
 
     for note in rec.notes:
-        console.print(f"[dim]note: {note}[/]", highlight=False)
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     rows = rec.ranked or rec.nearest_misses
     title = (
         f"{rec.benchmark} {rec.scenario} p{rec.percentile} <= {rec.slo_ms:g} ms"
@@ -112,11 +113,11 @@ def _print(rec: Recommendation) -> None:
             f"{o.latency_ms:.3g}",
             f"{o.lower_ms:.3g}-{o.upper_ms:.3g}",
             o.source,
-            f"[{colour[o.fit]}]{o.fit}[/]",
+            Text(o.fit, style=colour[o.fit]),
             "-" if o.power_w is None else f"{o.power_w:.3g}",
         )
     console.print(table)
     for i, o in enumerate(rows, 1):
-        console.print(f"  {i}. {o.chip}: {o.why}", highlight=False)
+        console.print(f"  {i}. {escape(o.chip)}: {escape(o.why)}", highlight=False)
     if rec.ranked:
-        console.print(rec.summary(), highlight=False)
+        console.print(escape(rec.summary()), highlight=False)

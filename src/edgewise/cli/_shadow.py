@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from edgewise.cli._app import JSON_OPTION, MAX_LIMIT, app, console, err_console, print_json
 
@@ -187,7 +188,7 @@ def serve(
                 else "no candidate: serving production only"
             )
             console.print(
-                f"serving [bold]{gateway.name}[/] on {url}/v2/models/{gateway.name}/infer; "
+                f"serving [bold]{escape(gateway.name)}[/] on {url}/v2/models/{gateway.name}/infer; "
                 f"{shadowing}; token for promote/rollback: {token_hint}",
                 highlight=False,
             )
@@ -202,8 +203,7 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
 
     Example: edgewise shadow status --url http://127.0.0.1:8000 --json
     """
-    from rich.table import Table
-
+    from edgewise.cli._app import Table
     from edgewise.shadow.gateway._client import gateway_status
 
     doc = gateway_status(url)
@@ -214,7 +214,7 @@ def status(url: str | None = URL_OPTION, json_out: bool = JSON_OPTION) -> None:
     p50, p99 = prod.get("p50_ms"), prod.get("p99_ms")
     lat = f"p50 {p50:.3f} ms, p99 {p99:.3f} ms" if p50 is not None else "no requests yet"
     console.print(
-        f"[bold]{doc['name']}[/]: production {prod['name']} ({lat}); "
+        f"[bold]{escape(doc['name'])}[/]: production {escape(prod['name'])} ({lat}); "
         f"{doc['requests']} requests, {doc['failed']} failed, {doc['rejected']} rejected",
         highlight=False,
     )
@@ -268,8 +268,7 @@ def runs(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Past shadow runs in the store, newest first: production, candidates, last verdicts."""
-    from rich.table import Table
-
+    from edgewise.cli._app import Table
     from edgewise.shadow._history import list_runs
     from edgewise.store import Store
 
@@ -328,8 +327,7 @@ def show(
 
     Example: edgewise shadow show 3 --pairs run3.parquet
     """
-    from rich.table import Table
-
+    from edgewise.cli._app import Table
     from edgewise.shadow._history import export_pairs, run_report
     from edgewise.store import Store
 
@@ -371,11 +369,13 @@ def show(
     if doc["events"]:
         console.print()
     for e in doc["events"]:
-        console.print(f"event #{e['id']} {e['event']}: {e['reason']}", highlight=False)
+        console.print(f"event #{e['id']} {e['event']}: {escape(e['reason'])}", highlight=False)
     if pairs is not None:
-        console.print(f"wrote {doc['pairs_written']} paired records to {pairs}", highlight=False)
+        console.print(
+            f"wrote {doc['pairs_written']} paired records to {escape(str(pairs))}", highlight=False
+        )
     if html is not None:
-        console.print(f"wrote {doc['html']}", highlight=False)
+        console.print(f"wrote {escape(str(doc['html']))}", highlight=False)
 
 
 def _show_html(store: Any, doc: dict[str, Any], path: Path) -> Path:
@@ -414,7 +414,9 @@ def _act(
         print_json(event)
     else:
         done = {"promote": "promoted", "rollback": "rolled back"}[action]
-        console.print(f"{done} {event['candidate']}: {event['reason']}", highlight=False)
+        console.print(
+            f"{done} {escape(event['candidate'])}: {escape(event['reason'])}", highlight=False
+        )
 
 
 @shadow_app.command("promote")
