@@ -279,14 +279,53 @@ def test_serve_rejects_bad_options(tmp_path: Path, model_path) -> None:  # type:
     assert os.environ.get(TOKEN_ENV) is None
 
 
-def test_a_candidate_with_other_inputs_is_refused(model_path) -> None:  # type: ignore[no-untyped-def]
+def _variant(model_path, tmp_path: Path, change: str) -> Path:  # type: ignore[no-untyped-def]
+    """mlp-tiny with its output renamed, or cast to float64 (clients would break)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(model_path("mlp-tiny"))
+    name = model.graph.output[0].name
+    if change == "renamed":
+        for node in model.graph.node:
+            node.output[:] = ["scores" if o == name else o for o in node.output]
+        model.graph.output[0].name = "scores"
+    else:  # the same name, now float64: the last node's result goes through a Cast
+        for node in model.graph.node:
+            node.output[:] = ["narrow" if o == name else o for o in node.output]
+        model.graph.node.append(helper.make_node("Cast", ["narrow"], [name], to=TensorProto.DOUBLE))
+        model.graph.output[0].CopyFrom(
+            helper.make_tensor_value_info(name, TensorProto.DOUBLE, [1, 10])
+        )
+    path = tmp_path / f"{change}.onnx"
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("candidate", "message"),
+    [
+        ("cnn-small", "must accept production's requests"),  # other input name
+        ("mlp-small", r"takes x \[1,512\] but production takes \[1,256\]"),
+        ("renamed", "clients would not find their outputs"),
+        ("float64", "clients would not find their outputs"),
+    ],
+)
+def test_a_candidate_production_cannot_swap_with_is_refused(
+    model_path, tmp_path: Path, candidate: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A hunt promoted a renamed-output candidate and one taking [1, 512]: every
+    request failed after the swap. They are refused at start now."""
     from edgewise.errors import ConfigError
 
-    config = ShadowConfig(
-        production=str(model_path("mlp-tiny")), candidates=(str(model_path("cnn-small")),), port=0
+    path = (
+        model_path(candidate)
+        if candidate in ("cnn-small", "mlp-small")
+        else _variant(model_path, tmp_path, candidate)
     )
+    config = ShadowConfig(production=str(model_path("mlp-tiny")), candidates=(str(path),), port=0)
     server = ShadowServer(config, token="t")
-    with pytest.raises(ConfigError, match="must accept production's requests"):
+    with pytest.raises(ConfigError, match=message):
         server.__enter__()
     assert not any(
         _alive(m.replica.pid) for m in [*server.gateway.candidates, server.gateway.production] if m

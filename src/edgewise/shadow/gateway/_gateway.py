@@ -665,6 +665,10 @@ def _finite(x: float | None) -> float | None:
 
 
 def _check_compatible(prod: _Member, cand: _Member) -> None:
+    """Refuse a candidate that could not take production's requests, or whose answers
+    clients could not read: other input names, dtypes, ranks or fixed sizes, other output
+    names or dtypes. (A hunt promoted one whose output was renamed, and one that wanted
+    [1, 512] where production took [1, 256]: every request failed after the swap.)"""
     want = {s.name: s.dtype for s in prod.inputs}
     got = {s.name: s.dtype for s in cand.inputs}
     if want != got:
@@ -672,6 +676,29 @@ def _check_compatible(prod: _Member, cand: _Member) -> None:
             f"candidate {cand.name} takes inputs {got} but production takes {want}: "
             "a shadow candidate must accept production's requests"
         )
+    theirs = {s.name: s for s in cand.inputs}
+    for spec in prod.inputs:
+        other = theirs[spec.name]
+        if spec.shape and other.shape and not _shapes_agree(spec.shape, other.shape):
+            raise ConfigError(
+                f"candidate {cand.name} takes {spec.name} {other.shape_str()} but production "
+                f"takes {spec.shape_str()}: a shadow candidate must accept production's requests"
+            )
+    want = {s.name: s.dtype for s in prod.outputs}
+    got = {s.name: s.dtype for s in cand.outputs}
+    if want != got:
+        raise ConfigError(
+            f"candidate {cand.name} answers {got} but production answers {want}: clients "
+            "would not find their outputs after a promotion"
+        )
+
+
+def _shapes_agree(a: tuple[int | str, ...], b: tuple[int | str, ...]) -> bool:
+    """Same rank, and no dimension fixed to different sizes (a named or unknown
+    dimension takes any size)."""
+    return len(a) == len(b) and all(
+        not (isinstance(x, int) and isinstance(y, int)) or x == y for x, y in zip(a, b, strict=True)
+    )
 
 
 def _device_name() -> str:
