@@ -196,8 +196,10 @@ def cli_gateway(model_path) -> Iterator[Callable[..., CliGateway]]:  # type: ign
                 str(flush_interval_s),
             ],
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env={**os.environ, **env},
             text=True,
+            start_new_session=True,  # its own process group, for a group signal
         )
         started.append(proc)
         assert proc.stdout is not None
@@ -219,6 +221,9 @@ def cli_gateway(model_path) -> Iterator[Callable[..., CliGateway]]:  # type: ign
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def _send(url: str, n: int) -> None:
@@ -339,17 +344,29 @@ def test_a_killed_production_worker_is_restarted(tmp_path: Path, model_path) -> 
         assert status["candidates"][0]["replica"]["alive"]
 
 
+@pytest.mark.parametrize(
+    ("sig", "group"),
+    [(signal.SIGTERM, False), (signal.SIGINT, True), (signal.SIGTERM, True)],
+    ids=["sigterm", "ctrl-c to the group", "sigterm to the group (systemd)"],
+)
 def test_sigterm_drains_flushes_and_cleans_up(
-    tmp_path: Path, cli_gateway: Callable[..., CliGateway]
+    tmp_path: Path, cli_gateway: Callable[..., CliGateway], sig: int, group: bool
 ) -> None:
+    """A signal to the whole process group (a terminal's Ctrl-C, systemd's stop) also
+    reached the workers and the recorder, which died before the last flush: 0 of 400
+    records stored, and KeyboardInterrupt tracebacks. They leave stopping to the gateway."""
     db = f"sqlite:///{tmp_path / 'term.db'}"
     home = tmp_path / "home"
     gw = cli_gateway(flush_interval_s=30, env={"EDGEWISE_DB": db, "EDGEWISE_HOME": str(home)})
     assert (home / "shadow" / "mlp-tiny.json").is_file()
     n = 60
     _send(gw.url, n)
-    gw.proc.send_signal(signal.SIGTERM)
+    if group:
+        os.killpg(gw.proc.pid, sig)
+    else:
+        gw.proc.send_signal(sig)
     assert gw.proc.wait(timeout=60) == 0
+    assert gw.proc.stderr is not None and "Traceback" not in gw.proc.stderr.read()
     store = Store(db)
     # the flush interval is 30 s, so only the shutdown flush can have written these
     assert store.count_shadow_pairs(store.list_shadow_runs()[0].id) == n  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ import argparse
 import os
 import pickle
 import selectors
+import signal
 import socket
 import struct
 import sys
@@ -633,6 +634,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--worker", action="append", default=[], help="SLOT:FD")
     p.add_argument("--cpus", default="", help="pin to these CPUs, e.g. 1 or 1-3")
     args = p.parse_args(argv)
+    # The gateway ends the recorder after the last flush (see _worker.main); a Ctrl-C to
+    # the process group lost every record not yet flushed (0 of 400 at a 5 s interval).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     pin_process(parse_cpus(args.cpus))
     try:
         os.nice(NICE)

@@ -36,6 +36,7 @@ import collections
 import mmap
 import os
 import select
+import signal
 import socket
 import struct
 import sys
@@ -247,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--recorder-fd", type=int, default=-1)
     p.add_argument("--counter-fd", type=int, default=-1)
     args = p.parse_args(argv)
+    # The gateway stops its workers (it drains them, then closes their socket); a Ctrl-C
+    # or SIGTERM sent to the whole process group must not kill one first, mid-request.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     if args.nice:
         os.nice(args.nice)
     sock = socket.socket(fileno=args.fd)
