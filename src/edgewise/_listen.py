@@ -34,3 +34,12 @@ def check_listen(host: str, port: int) -> None:
             sock.bind(addr)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def http_url(host: str, port: int) -> str:
+    """The URL a client uses for ``host:port`` (an IPv6 address in brackets).
+
+    >>> http_url("127.0.0.1", 8000), http_url("::1", 8000)
+    ('http://127.0.0.1:8000', 'http://[::1]:8000')
+    """
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

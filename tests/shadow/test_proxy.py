@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
 from edgewise.shadow.gateway import ShadowConfig, ShadowServer
 from edgewise.shadow.gateway._recorder import wait_until
@@ -71,3 +72,49 @@ def test_proxy_mirrors_to_remote_oip_servers(tmp_path: Path, model_path) -> None
         f"{prod.url}/v2/models/mlp-tiny"
     }
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<html>hello</html>", "not JSON"),
+        (b"[1, 2]", "no inputs list"),
+        (b'{"inputs": [{"datatype": "FP32", "shape": [1]}]}', "has no name"),
+        (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": ["a", 256]}]}', "not a list"),
+    ],
+)
+def test_a_server_that_is_not_oip_is_a_clear_error(body: bytes, message: str) -> None:
+    """A hunt pointed --production-url at an HTML page, a JSON list, a nameless tensor:
+    tracebacks (JSONDecodeError, AttributeError, KeyError, ValueError), exit 1."""
+    import http.server
+    import threading
+
+    from edgewise.errors import ConfigError
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v2/models/m"
+        with pytest.raises(ConfigError, match=message):
+            ShadowServer(ShadowConfig(production_url=url, port=0), token="t").__enter__()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_odd_settings_are_refused() -> None:
+    from edgewise.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="give production"):
+        ShadowConfig(production_url="")
+    with pytest.raises(ConfigError, match="--flush-interval must be a finite"):
+        ShadowConfig(production="m.onnx", flush_interval_s=float("inf"))

@@ -17,11 +17,11 @@ def serve(
     measurements (/measurements) and shadow runs (/shadow)."""
     import uvicorn
 
-    from edgewise._listen import check_listen
+    from edgewise._listen import check_listen, http_url
     from edgewise.service import create_app
 
     check_listen(host, port)
-    url = f"http://{host}:{port}"
+    url = http_url(host, port)
     if as_json:
         print_json(
             {

@@ -73,9 +73,9 @@ class ShadowConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.production is None and self.production_url is None:
+        if not self.production and not self.production_url:  # "" is not a production
             raise ConfigError("give production: --production MODEL or --production-url URL")
-        if self.production is not None and self.production_url is not None:
+        if self.production and self.production_url:
             raise ConfigError("give production as a model file or as --production-url, not both")
         if not 0.0 <= self.mirror_percent <= 100.0 or math.isnan(self.mirror_percent):
             raise ConfigError(f"--mirror-percent must be in [0, 100], got {self.mirror_percent}")
@@ -99,8 +99,9 @@ class ShadowConfig:
             ("--body-timeout", self.body_timeout_s, 0.1),
             ("--flush-interval", self.flush_interval_s, 0.01),
         ):
-            if not value >= low:
-                raise ConfigError(f"{label} must be >= {low}, got {value}")
+            # finite too: at an infinite flush interval nothing is judged until shutdown
+            if not (value >= low and math.isfinite(value)):
+                raise ConfigError(f"{label} must be a finite number >= {low}, got {value}")
         usable = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
         for label, cpus in (
             ("--production-cpus", self.production_cpus),

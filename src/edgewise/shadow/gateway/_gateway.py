@@ -74,14 +74,31 @@ class _Member:
         return {"name": self.name, "sha256": self.sha256, key: self.source}
 
 
-def _specs_from_metadata(doc: dict[str, Any], key: str) -> tuple[TensorSpec, ...]:
+def _specs_from_metadata(doc: Any, key: str, url: str = "") -> tuple[TensorSpec, ...]:
+    """A remote model's ``inputs`` or ``outputs`` from its OIP metadata; ConfigError for
+    anything that is not OIP (an HTML page, a list, a tensor without a name...)."""
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"{url or 'the remote server'} is not an OIP v2 server: {why}")
+
+    tensors = doc.get(key, []) if isinstance(doc, dict) else None
+    if not isinstance(tensors, list):
+        raise bad(f"its model metadata has no {key} list")
     specs = []
-    for t in doc.get(key, []):
+    for t in tensors:
+        if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+            raise bad(f"a tensor of its {key} has no name")
         dtype = DATATYPES.get(t.get("datatype", ""))
         if dtype is None:
             raise ConfigError(f"remote tensor {t.get('name')!r} has unsupported datatype")
-        shape = tuple(int(d) if int(d) >= 0 else "?" for d in t.get("shape", []))
-        specs.append(TensorSpec(name=t["name"], dtype=dtype, shape=shape))
+        dims = t.get("shape", [])
+        if not isinstance(dims, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) for d in dims
+        ):
+            raise bad(f"tensor {t['name']!r} has shape {dims!r}, not a list of integers")
+        specs.append(
+            TensorSpec(name=t["name"], dtype=dtype, shape=tuple(d if d >= 0 else "?" for d in dims))
+        )
     return tuple(specs)
 
 
@@ -229,12 +246,12 @@ class ShadowGateway:
             if link is not None:
                 link.kill()
             raise errors[0]
-        for m in everyone:
-            if isinstance(m.replica, HttpReplica):
-                meta = m.replica.info["metadata"]
-                m.inputs = _specs_from_metadata(meta, "inputs")
-                m.outputs = _specs_from_metadata(meta, "outputs")
         try:
+            for m in everyone:
+                if isinstance(m.replica, HttpReplica):
+                    meta, url = m.replica.info["metadata"], m.replica.url
+                    m.inputs = _specs_from_metadata(meta, "inputs", url)
+                    m.outputs = _specs_from_metadata(meta, "outputs", url)
             for m in members:
                 _check_compatible(prod, m)
         except ConfigError:

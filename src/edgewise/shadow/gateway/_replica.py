@@ -400,10 +400,13 @@ class HttpReplica:
     async def start(self, *, timeout_s: float = 30.0) -> None:
         import httpx
 
-        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout_s)
+        try:
+            self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout_s)
+        except httpx.InvalidURL as exc:
+            raise ConfigError(f"replica {self.name}: bad URL {self.url!r}: {exc}") from None
         try:
             res = await self._client.get(f"/v2/models/{self.model_name}")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             await self._client.aclose()
             raise ConfigError(f"replica {self.name}: cannot reach {self.url}: {exc}") from None
         if res.status_code != 200:
@@ -412,7 +415,15 @@ class HttpReplica:
                 f"replica {self.name}: {self.url} has no model {self.model_name!r} "
                 f"(HTTP {res.status_code})"
             )
-        self.info = {"metadata": res.json()}
+        try:
+            metadata = res.json()
+        except ValueError:  # an HTML page, say: not an OIP server
+            await self._client.aclose()
+            raise ConfigError(
+                f"replica {self.name}: {self.url} answered its model metadata with something "
+                "that is not JSON: is it an OIP v2 server?"
+            ) from None
+        self.info = {"metadata": metadata}
         self.alive = True
 
     def submit(

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from edgewise._listen import http_url
 from edgewise._paths import home
 from edgewise.errors import ConfigError, EdgewiseError
 from edgewise.shadow.gateway._auth import api_token
@@ -122,7 +123,7 @@ class ShadowServer:
                 raise ConfigError("the shadow gateway did not start in time")
             time.sleep(0.02)
         port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://{self.config.host}:{port}"
+        self.url = http_url(self.config.host, port)
         return self
 
     def _run(self) -> None:
@@ -195,7 +196,7 @@ def serve_forever(
                 await asyncio.sleep(0.02)
             if server.started:
                 port = server.servers[0].sockets[0].getsockname()[1]
-                url = f"http://{config.host}:{port}"
+                url = http_url(config.host, port)
                 state.write_text(json.dumps({"url": url, "pid": os.getpid(), "name": gateway.name}))
                 if on_ready is not None:
                     on_ready(url, gateway)
