@@ -20,6 +20,16 @@ def check_listen(host: str, port: int) -> None:
     ...
     edgewise.errors.ConfigError: --port must be in [0, 65535], got 70000
     """
+    bind_listen(host, port, listen=False).close()
+
+
+def bind_listen(host: str, port: int, *, listen: bool = True) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (and listening), or :class:`ConfigError`.
+
+    Binding before anything starts closes the race :func:`check_listen` leaves: two
+    servers started at once on one port both passed the check, and the loser failed
+    only after it had started workers and registered its run.
+    """
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port must be in [0, 65535], got {port}")
     try:
@@ -28,12 +38,16 @@ def check_listen(host: str, port: int) -> None:
         )[0]
     except (socket.gaierror, UnicodeError) as exc:
         raise ConfigError(f"--host {host!r} is not an address to listen on: {exc}") from None
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            sock.bind(addr)
-        except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind(addr)
+        if listen:
+            sock.listen(2048)  # uvicorn's default backlog
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
 
 
 def http_url(host: str, port: int) -> str:

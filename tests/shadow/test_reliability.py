@@ -505,3 +505,52 @@ def test_a_dead_recorder_stops_the_mirroring_not_production(tmp_path: Path, mode
             status = c.get("/shadow/status").json()
         assert status["requests"] == 30 and status["failed"] == 0
         assert status["candidates"][0]["mirrored"] == mirrored
+
+
+def test_a_second_gateway_on_a_taken_port_starts_nothing(
+    tmp_path: Path, cli_gateway: Callable[..., CliGateway], model_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Two started at once both passed the port check; the loser had started workers
+    and stored a run before uvicorn failed to bind (exit 3, a traceback), and removed
+    the winner's state file on the way out. The port is now bound before anything."""
+    db = f"sqlite:///{tmp_path / 'two.db'}"
+    home = tmp_path / "home"
+    env = {"EDGEWISE_DB": db, "EDGEWISE_HOME": str(home)}
+    gw = cli_gateway(flush_interval_s=0.5, env=env)
+    port = gw.url.rsplit(":", 1)[1]
+    prod = str(model_path("mlp-tiny"))
+    second = subprocess.run(
+        [sys.executable, "-m", "edgewise", "shadow", "serve", "--production", prod]
+        + ["--candidate", prod, "--port", port],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+    assert second.returncode == 2, second.stderr
+    assert "cannot listen" in second.stderr and len(second.stderr.strip().splitlines()) == 1
+    store = Store(db)
+    assert len(store.list_shadow_runs()) == 1  # the first gateway's only
+    store.close()
+    assert (home / "shadow" / "mlp-tiny.json").is_file()  # the winner's state file stays
+    assert httpx.get(f"{gw.url}/v2/health/ready").status_code == 200
+
+
+def test_serve_forever_binds_before_it_starts_anything(tmp_path: Path, model_path) -> None:  # type: ignore[no-untyped-def]
+    """The race itself: a port taken between the CLI's check and the bind."""
+    import socket
+
+    from edgewise.errors import ConfigError
+    from edgewise.shadow.gateway._serve import serve_forever
+
+    prod = str(model_path("mlp-tiny"))
+    store = Store(f"sqlite:///{tmp_path / 'race.db'}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = ShadowConfig(production=prod, candidates=(prod,), port=port)
+        with pytest.raises(ConfigError, match="cannot listen"):
+            serve_forever(config, store=store)
+    assert store.list_shadow_runs() == []  # no run registered, no worker started
+    store.close()

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from edgewise._listen import http_url
+from edgewise._listen import bind_listen, http_url
 from edgewise._paths import home
 from edgewise.errors import ConfigError, EdgewiseError
 from edgewise.shadow.gateway._auth import api_token
@@ -174,6 +174,8 @@ def serve_forever(
     # hold the GIL for the default 5 ms while a request waits on the event loop.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     token = api_token() or ""  # before any worker starts: a bad token is a usage error
+    # the port too: one taken now fails here, before workers start or a run is stored
+    listener = bind_listen(config.host, config.port)
     gateway = ShadowGateway(config, store=store)
     startup_error: list[BaseException] = []
 
@@ -189,21 +191,24 @@ def serve_forever(
     state = state_dir() / f"{gateway.name}.json"
 
     async def main() -> None:
+        wrote = False
         await start_first()
         try:
-            serve_task = asyncio.ensure_future(server.serve())
+            serve_task = asyncio.ensure_future(server.serve(sockets=[listener]))
             while not server.started and not serve_task.done():
                 await asyncio.sleep(0.02)
             if server.started:
-                port = server.servers[0].sockets[0].getsockname()[1]
+                port = listener.getsockname()[1]
                 url = http_url(config.host, port)
                 state.write_text(json.dumps({"url": url, "pid": os.getpid(), "name": gateway.name}))
+                wrote = True
                 if on_ready is not None:
                     on_ready(url, gateway)
             await serve_task
         finally:
             await gateway.stop()
-            state.unlink(missing_ok=True)
+            if wrote:  # never another gateway's file (one of the same name may run)
+                state.unlink(missing_ok=True)
 
     loop_factory = None
     try:
@@ -212,8 +217,11 @@ def serve_forever(
         loop_factory = uvloop.new_event_loop
     except ImportError:
         pass
-    if loop_factory is not None:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(main())
-    else:
-        asyncio.run(main())
+    try:
+        if loop_factory is not None:
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(main())
+        else:
+            asyncio.run(main())
+    finally:
+        listener.close()
