@@ -72,6 +72,8 @@ def run_demo(
         check_writable(Path(report_path), what="the report")  # before the demo's minutes
     if not (math.isfinite(duration_s) and duration_s > 0):
         raise ConfigError(f"--duration must be a positive number of seconds, got {duration_s}")
+    # the profiler's own limits (e.g. at most a day), before anything is built or said
+    ProfileSettings(duration_s=duration_s, min_queries=64, threads=1).validate()
     store = store or Store()
     workdir = home() / "demo"
     results: list[ProfileResult] = []

@@ -43,6 +43,9 @@ def test_unwritable_or_folder_out_fails_before_any_work(tmp_path: Path) -> None:
         ["demo", "--duration", "0.1", "--out", str(blocker / "sub" / "r.html")], "cannot write"
     )
     _one_line_exit_2(["demo", "--duration", "nan"], "--duration")
+    # the profiler's limit, before the demo builds anything or prints a step
+    res = CliRunner().invoke(app, ["demo", "--duration", "1e9"])
+    assert res.exit_code == 2 and "up to" in res.stderr and "profiling" not in res.output
     assert Store().list_measurements() == []  # the demo did not run
 
 
