@@ -80,6 +80,8 @@ class StoreBase:
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
+            if not _unreachable(exc):  # a statement failed: edgewise's fault, not the URL's
+                raise StoreError(f"store error: {exc}".splitlines()[0]) from exc
             raise StoreUnavailableError(
                 f"cannot use store {_redact(self.url)}: {exc.orig}".splitlines()[0]
             ) from exc
@@ -132,6 +134,29 @@ class StoreBase:
         with self._begin() as conn:
             rows = conn.execute(sa.select(t.models).order_by(t.models.c.id)).all()
         return [record_from(ModelRecord, r._mapping) for r in rows]
+
+
+#: SQLite's error codes for a file that cannot be used (missing, read-only, locked past the
+#: busy timeout, a full or failing disk); SQLITE_ERROR is a statement that failed.
+_SQLITE_UNUSABLE = tuple(
+    f"SQLITE_{name}" for name in "CANTOPEN PERM READONLY BUSY LOCKED IOERR FULL PROTOCOL".split()
+)
+#: PostgreSQL's SQLSTATEs for a server that cannot be used: connection exceptions (08),
+#: too many connections, a shutdown or a restart.
+_PG_UNREACHABLE = ("08", "53300", "57P01", "57P02", "57P03")
+
+
+def _unreachable(exc: OperationalError) -> bool:
+    """Whether ``exc`` says the store cannot be reached or used at all (the user's to fix,
+    exit 2), rather than that a statement failed (an internal error, exit 1)."""
+    if exc.connection_invalidated:
+        return True
+    sqlite_code = getattr(exc.orig, "sqlite_errorname", None)
+    if sqlite_code is not None:
+        return str(sqlite_code).startswith(_SQLITE_UNUSABLE)
+    # psycopg's; None when the client itself lost or never reached the server
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate is None or str(sqlstate).startswith(_PG_UNREACHABLE)
 
 
 def _connect(url: str) -> Engine:
