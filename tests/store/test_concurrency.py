@@ -1,4 +1,4 @@
-"""Several processes using one store at once: first use (the migration) is race-free.
+"""Several processes using one store at once: first use (migration) and upserts race-free.
 
 Real processes (forked, lined up at a barrier) on real SQLite files and PostgreSQL
 databases; each round repeats the race so a lost one shows up reliably.
@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from edgewise.store import Store
+from tests.store.test_store import _device, _measurement, _model
 
 PROCS = 4
 ROUNDS = 5
@@ -29,6 +30,14 @@ def _worker(barrier: Any, results: Any, url: str, job: str, name: str) -> None:
         barrier.wait(timeout=30)
         if job == "open":
             Store(url).close()
+        else:
+            with Store(url, migrate=False) as store:
+                if job == "device":
+                    store.add_device(_device(name))
+                else:  # "measurement": a new model and a new device
+                    store.add_measurement(
+                        _measurement(), model=_model(name * 64), device=_device(name)
+                    )
         results.put("ok")
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         results.put(f"{type(exc).__name__}: {exc}")
@@ -77,3 +86,17 @@ def test_first_use_by_several_processes_migrates_once(fresh_db: Callable[[], str
         assert _race(url, "open") == ["ok"] * PROCS
         with Store(url) as store:
             assert store.list_devices() == []
+
+
+@pytest.mark.parametrize("job", ["device", "measurement"])
+def test_one_new_device_from_several_processes(fresh_db: Callable[[], str], job: str) -> None:
+    url = fresh_db()
+    Store(url).close()
+    names = "bcdef"[:ROUNDS]
+    for name in names:
+        assert _race(url, job, name) == ["ok"] * PROCS
+    with Store(url) as store:
+        assert sorted(d.name for d in store.list_devices()) == list(names)
+        if job == "measurement":
+            assert len(store.list_models()) == ROUNDS
+            assert len(store.list_measurements(limit=1000)) == ROUNDS * PROCS

@@ -68,6 +68,20 @@ def test_models_and_devices_are_upserted(any_store: Store) -> None:
     assert any_store.list_measurements(device="nope") == []
 
 
+def test_an_existing_device_is_updated_and_an_existing_model_kept(any_store: Store) -> None:
+    first = any_store.add_device(_device())
+    newer = DeviceRecord(name="box", kind="gpu", fingerprint_sha="e" * 64, fingerprint={"g": 1})
+    assert any_store.add_device(newer) == first
+    (got,) = any_store.list_devices()
+    assert got.id == first and got.kind == "gpu"
+    assert (got.fingerprint_sha, got.fingerprint) == ("e" * 64, {"g": 1})
+    any_store.add_measurement(_measurement(), model=_model(), device=_device())
+    renamed = ModelRecord(**{**_model().__dict__, "name": "other", "path": "/elsewhere.onnx"})
+    any_store.add_measurement(_measurement(), model=renamed, device=_device())
+    (model,) = any_store.list_models()
+    assert (model.name, model.path) == ("tiny", "/tmp/tiny.onnx")
+
+
 def test_failed_write_leaves_nothing(any_store: Store) -> None:
     bad = MeasurementRecord(**{**_measurement().__dict__, "summary": {"latency_ms": {}}})
     with pytest.raises(KeyError):
