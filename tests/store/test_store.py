@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from edgewise.errors import StoreUnavailableError
+from edgewise.cli import app
+from edgewise.errors import StoreError, StoreUnavailableError
 from edgewise.store import DeviceRecord, LatencyRecord, MeasurementRecord, ModelRecord, Store
 
 
@@ -64,6 +68,20 @@ def test_models_and_devices_are_upserted(any_store: Store) -> None:
     assert any_store.list_measurements(device="nope") == []
 
 
+def test_an_existing_device_is_updated_and_an_existing_model_kept(any_store: Store) -> None:
+    first = any_store.add_device(_device())
+    newer = DeviceRecord(name="box", kind="gpu", fingerprint_sha="e" * 64, fingerprint={"g": 1})
+    assert any_store.add_device(newer) == first
+    (got,) = any_store.list_devices()
+    assert got.id == first and got.kind == "gpu"
+    assert (got.fingerprint_sha, got.fingerprint) == ("e" * 64, {"g": 1})
+    any_store.add_measurement(_measurement(), model=_model(), device=_device())
+    renamed = ModelRecord(**{**_model().__dict__, "name": "other", "path": "/elsewhere.onnx"})
+    any_store.add_measurement(_measurement(), model=renamed, device=_device())
+    (model,) = any_store.list_models()
+    assert (model.name, model.path) == ("tiny", "/tmp/tiny.onnx")
+
+
 def test_failed_write_leaves_nothing(any_store: Store) -> None:
     bad = MeasurementRecord(**{**_measurement().__dict__, "summary": {"latency_ms": {}}})
     with pytest.raises(KeyError):
@@ -91,6 +109,28 @@ def test_latency_records_replace_duplicates(any_store: Store) -> None:
 def test_unreachable_store_is_an_input_error(url: str) -> None:
     with pytest.raises(StoreUnavailableError):
         Store(url)
+
+
+def test_a_store_file_gone_after_opening_is_still_an_input_error(tmp_path: Path) -> None:
+    db = tmp_path / "gone" / "x.db"
+    store = Store(f"sqlite:///{db}")
+    store.engine.dispose()
+    shutil.rmtree(db.parent)
+    with pytest.raises(StoreUnavailableError, match="unable to open database file"):
+        store.list_devices()
+
+
+def test_a_failed_statement_is_a_store_error_not_a_bad_url(tmp_path: Path) -> None:
+    # A table that no migration made (once, a process racing the first migration made it)
+    db = tmp_path / "x.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE devices (id INTEGER)")
+    conn.close()
+    with pytest.raises(StoreError, match="table devices already exists") as info:
+        Store(f"sqlite:///{db}")
+    assert not isinstance(info.value, StoreUnavailableError)
+    res = CliRunner().invoke(app, ["measurements", "list"], env={"EDGEWISE_DB": f"sqlite:///{db}"})
+    assert res.exit_code == 1 and res.stderr.startswith("failed: store error:"), res.stderr
 
 
 def test_reopen_is_migrated_once(tmp_path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
@@ -80,6 +81,8 @@ class StoreBase:
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
+            if not _unreachable(exc):  # a statement failed: edgewise's fault, not the URL's
+                raise StoreError(f"store error: {exc}".splitlines()[0]) from exc
             raise StoreUnavailableError(
                 f"cannot use store {_redact(self.url)}: {exc.orig}".splitlines()[0]
             ) from exc
@@ -99,25 +102,38 @@ class StoreBase:
         return int(res.inserted_primary_key[0])  # type: ignore[index]
 
     # -- devices and models ----------------------------------------------------------
+    # Each upsert is an INSERT ... ON CONFLICT, then a SELECT of the id. Selecting first
+    # let two processes adding the same new device or model both insert it (and one fail).
     def _upsert_device(self, conn: Connection, device: DeviceRecord) -> int:
-        row = conn.execute(sa.select(t.devices.c.id).where(t.devices.c.name == device.name)).first()
-        values = {
-            "kind": device.kind,
-            "fingerprint_sha": device.fingerprint_sha,
-            "fingerprint": device.fingerprint,
-        }
-        if row is not None:
-            conn.execute(t.devices.update().where(t.devices.c.id == row.id).values(**values))
-            return int(row.id)
-        return self._insert(conn, t.devices, name=device.name, **values)
+        """Add the device, or give an existing one of that name this kind and fingerprint."""
+        ins = _insert_or(conn, t.devices).values(
+            name=device.name,
+            kind=device.kind,
+            fingerprint_sha=device.fingerprint_sha,
+            fingerprint=device.fingerprint,
+            created_at=_now(),
+        )
+        updated = ("kind", "fingerprint_sha", "fingerprint")
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=[t.devices.c.name], set_={c: ins.excluded[c] for c in updated}
+            )
+        )
+        return int(
+            conn.execute(
+                sa.select(t.devices.c.id).where(t.devices.c.name == device.name)
+            ).scalar_one()
+        )
 
     def _upsert_model(self, conn: Connection, model: ModelRecord) -> int:
-        row = conn.execute(
-            sa.select(t.models.c.id).where(t.models.c.sha256 == model.sha256)
-        ).first()
-        if row is not None:
-            return int(row.id)
-        return self._insert(conn, t.models, **record_values(model))
+        """Add the model; one already stored under its sha256 is kept as it is."""
+        ins = _insert_or(conn, t.models).values(**record_values(model), created_at=_now())
+        conn.execute(ins.on_conflict_do_nothing(index_elements=[t.models.c.sha256]))
+        return int(
+            conn.execute(
+                sa.select(t.models.c.id).where(t.models.c.sha256 == model.sha256)
+            ).scalar_one()
+        )
 
     def add_device(self, device: DeviceRecord) -> int:
         with self._begin() as conn:
@@ -132,6 +148,36 @@ class StoreBase:
         with self._begin() as conn:
             rows = conn.execute(sa.select(t.models).order_by(t.models.c.id)).all()
         return [record_from(ModelRecord, r._mapping) for r in rows]
+
+
+#: SQLite's error codes for a file that cannot be used (missing, read-only, locked past the
+#: busy timeout, a full or failing disk); SQLITE_ERROR is a statement that failed.
+_SQLITE_UNUSABLE = tuple(
+    f"SQLITE_{name}" for name in "CANTOPEN PERM READONLY BUSY LOCKED IOERR FULL PROTOCOL".split()
+)
+#: PostgreSQL's SQLSTATEs for a server that cannot be used: connection exceptions (08),
+#: too many connections, a shutdown or a restart.
+_PG_UNREACHABLE = ("08", "53300", "57P01", "57P02", "57P03")
+
+
+def _unreachable(exc: OperationalError) -> bool:
+    """Whether ``exc`` says the store cannot be reached or used at all (the user's to fix,
+    exit 2), rather than that a statement failed (an internal error, exit 1)."""
+    if exc.connection_invalidated:
+        return True
+    sqlite_code = getattr(exc.orig, "sqlite_errorname", None)
+    if sqlite_code is not None:
+        return str(sqlite_code).startswith(_SQLITE_UNUSABLE)
+    # psycopg's; None when the client itself lost or never reached the server
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate is None or str(sqlstate).startswith(_PG_UNREACHABLE)
+
+
+def _insert_or(conn: Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT with ON CONFLICT clauses, in ``conn``'s dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def _connect(url: str) -> Engine:
