@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pandas as pd
@@ -100,11 +101,71 @@ def test_disconnected_graphs_are_handled_per_device(fitted: LatencyPredictor) ->
         ({"pipelines": ("bogus",)}, "pipelines"),
         ({"cv_folds": 1}, "cv_folds"),
         ({"pipelines": (), "share": False}, "pipelines"),
+        # found by a hunt: LightGBMError ([LightGBM] [Fatal] on stderr), NumPy's ValueError
+        # or a TypeError, each after the features were computed
+        ({"learning_rate": 0}, "learning_rate must be a positive finite number, got 0"),
+        ({"learning_rate": -1}, "learning_rate must be a positive finite number, got -1"),
+        ({"learning_rate": float("nan")}, "learning_rate must be .* got nan"),
+        ({"learning_rate": "0.1"}, "learning_rate must be .* got '0.1'"),
+        ({"num_leaves": 1}, "num_leaves must be at least 2, got 1"),
+        ({"num_leaves": 0}, "num_leaves must be at least 2, got 0"),
+        ({"num_leaves": 131073}, "num_leaves must be at most 131072, got 131073"),
+        ({"n_estimators": 2.5}, "n_estimators must be an integer, got 2.5"),
+        ({"n_estimators": True}, "n_estimators must be an integer, got True"),
+        ({"n_factors": 0}, "n_factors must be at least 1, got 0"),
+        ({"random_state": -1}, "random_state must be at least 0, got -1"),
+        ({"random_state": None}, "random_state must be an integer, got None"),
+        ({"cv_folds": "5"}, "cv_folds must be an integer, got '5'"),
+        ({"share": "no"}, "share must be True or False, got 'no'"),
+        ({"positions": 1}, "positions must be True or False, got 1"),
+        ({"pipelines": None}, "pipelines must be a tuple of names"),
+        ({"pipelines": "gbm"}, "pipelines must be a tuple of names .* got 'gbm'"),
     ],
 )
 def test_bad_hyperparameters_are_config_errors(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         LatencyPredictor(**kwargs).fit([("nasbench201:" + DISCONNECTED, "a")], [1.0])
+    # sklearn's contract: set_params and clone take any value; fit refuses it
+    twin = clone(LatencyPredictor().set_params(**kwargs))
+    with pytest.raises(ConfigError, match=match):
+        twin.fit([("nasbench201:" + DISCONNECTED, "a")], [1.0])
+
+
+def test_numpy_integers_and_a_list_of_pipelines_are_good_hyperparameters(tiny: dict) -> None:
+    other = "|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    x = [("nasbench201:" + a, d) for a in (DISCONNECTED, other) for d in ("a", "b")]
+    est = LatencyPredictor(
+        n_estimators=np.int64(5),
+        cv_folds=np.int32(2),
+        num_leaves=np.int64(4),
+        random_state=np.uint32(3),
+        learning_rate=np.float32(0.1),
+        pipelines=["gbm_l1"],
+        share=np.bool_(True),
+    )
+    assert np.all(np.isfinite(est.fit(x, [1.0, 2.0, 3.0, 4.0]).predict(x)))
+
+
+@pytest.mark.parametrize("alpha", [None, "0.1", 0, 1, float("nan"), True])
+def test_a_bad_alpha_is_a_config_error(fitted: LatencyPredictor, alpha: object) -> None:
+    x = [("nasbench201:" + DISCONNECTED, "pixel3")]
+    with pytest.raises(ConfigError, match=re.escape(f"alpha must be in (0, 1), got {alpha!r}")):
+        fitted.predict_interval(x, alpha=alpha)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="alpha must be in"):
+        fitted.interval_half_width("pixel3", alpha=alpha)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("device", ["", "  ", "\t", None])
+def test_adapt_refuses_a_blank_device_name(
+    fitted: LatencyPredictor, help_nb201: pd.DataFrame, device: object
+) -> None:
+    est = copy.deepcopy(fitted)
+    shots = help_nb201[help_nb201["device"] == "gold_6226"].iloc[:5]
+    with pytest.raises(
+        ConfigError, match=re.escape(f"device must be a non-blank name, got {device!r}")
+    ):
+        est.adapt(("nasbench201:" + shots["arch"]).tolist(), shots["latency_ms"], device=device)  # type: ignore[arg-type]
+    assert est.devices == fitted.devices
 
 
 @pytest.mark.parametrize(
@@ -187,6 +248,18 @@ def test_design_shots_is_deterministic_nested_and_skips_disconnected(
     assert "nasbench201:" + DISCONNECTED not in ten
     with pytest.raises(DataError, match="cannot choose"):
         fitted.design_shots(candidates[:3], 5)
+
+
+@pytest.mark.parametrize("k", [2.5, True, "3", None])
+def test_design_shots_refuses_a_k_that_is_not_an_integer(
+    fitted: LatencyPredictor, help_nb201: pd.DataFrame, k: object
+) -> None:
+    # 2.5 was said to be too many shots, True chose 1, "3" and None raised a TypeError
+    candidates = ["nasbench201:" + a for a in help_nb201["arch"].unique()[160:170]]
+    with pytest.raises(
+        ConfigError, match=re.escape(f"k must be an integer number of shots, got {k!r}")
+    ):
+        fitted.design_shots(candidates, k)  # type: ignore[arg-type]
 
 
 def test_design_shots_never_reads_the_target_device(

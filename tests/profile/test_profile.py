@@ -174,6 +174,76 @@ def test_impossible_settings(overrides: dict, message: str, model_path) -> None:
         profile_model(model_path("mlp-tiny"), ProfileSettings(**{**FAST, **overrides}))
 
 
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        # found by a hunt: each failed deep in NumPy, LoadGen or arithmetic, or ran anyway
+        ({"samples": 0}, "samples must be between 1 and"),
+        ({"seed": -1}, "seed must be at least 0, got -1"),
+        ({"seed": 1.5}, "seed must be an integer, got 1.5"),
+        ({"duration_s": "1"}, "--duration must be a positive number of seconds .* got '1'"),
+        ({"duration_s": True}, "--duration must be a positive number"),
+        ({"min_queries": 2.5}, "--min-queries must be an integer, got 2.5"),
+        ({"min_queries": True}, "--min-queries must be an integer, got True"),
+        ({"scenario": None}, "unknown scenario None"),
+        ({"scenario": "offline", "samples_per_query": 0}, "samples_per_query must be between 1"),
+        ({"scenario": "offline", "samples_per_query": -3}, "samples_per_query must be between"),
+        ({"samples_per_query": 1 << 40}, "samples_per_query must be between"),
+        ({"warmup": -1}, "--warmup must be between 0 and"),
+        ({"warmup": "5"}, "--warmup must be an integer, got '5'"),
+        ({"threads": 1.0}, "--threads must be an integer, got 1.0"),
+        ({"workers": "2"}, "--workers must be an integer, got '2'"),
+        ({"operator_runs": -1}, "operator_runs must be between 0 and"),
+        ({"device_name": 7}, "--device-name must be"),
+        ({"backend": None}, "--backend must be a name, got None"),
+        ({"providers": "CUDA"}, "--provider must be a tuple of names, got 'CUDA'"),
+        ({"shapes": {"x": (1, 0)}}, "--shape must map input names to tuples of positive"),
+        ({"inputs_path": 3}, "--inputs must be a path, got 3"),
+        ({"scenario": "server", "target_qps": "10"}, "--target-qps must be positive, got '10'"),
+        ({"scenario": "server", "latency_bound_ms": True}, "--latency-bound-ms must be positive"),
+    ],
+)
+def test_settings_of_the_wrong_type_or_range_are_refused_before_any_work(
+    overrides: dict, message: str, tmp_path
+) -> None:
+    """Checked before the model is even opened: a missing file is not reached."""
+    with pytest.raises(ConfigError, match=message):
+        profile_model(tmp_path / "none.onnx", ProfileSettings(**{**FAST, **overrides}))
+
+
+def test_numpy_integers_and_whole_seconds_are_valid_settings() -> None:
+    ProfileSettings(
+        duration_s=1, min_queries=np.int64(10), samples=np.int32(2), seed=np.uint64(3)
+    ).validate()
+
+
+def test_multi_stream_with_no_samples_per_query_is_refused_not_a_segfault(model_path) -> None:
+    """LoadGen threw std::bad_alloc and the interpreter died (exit -11); in a child
+    process so that a regression fails this test, not the whole session."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from edgewise.errors import ConfigError\n"
+        "from edgewise.profile import ProfileSettings, profile_model\n"
+        "s = ProfileSettings(scenario='multi-stream', samples_per_query=0, duration_s=0.3,\n"
+        "                    min_queries=10, warmup=2, threads=1, operator_runs=0)\n"
+        "try:\n"
+        "    profile_model(sys.argv[1], s)\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(model_path("mlp-tiny"))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "samples_per_query must be between 1 and 65,536, got 0"
+
+
 def test_scenario_takes_mlperfs_spelling_too() -> None:
     """``edgewise recommend`` and MLPerf results say SingleStream; profile accepts it."""
     for spelled, ours in [

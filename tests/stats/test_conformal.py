@@ -23,6 +23,20 @@ def test_rank_and_too_few_scores() -> None:
         conformal_quantile([1.0, float("nan")], alpha=0.1)
 
 
+@pytest.mark.parametrize("alpha", [None, "0.1", True])
+def test_an_alpha_that_is_not_a_number_is_a_config_error(alpha: object) -> None:
+    # found by a hunt: None and "0.1" raised a TypeError (the predictor's intervals too)
+    with pytest.raises(ConfigError, match=r"alpha must be in \(0, 1\), got " + repr(alpha)):
+        conformal_quantile([1.0, 2.0], alpha=alpha)  # type: ignore[arg-type]
+
+
+def test_scores_that_are_not_numbers_are_a_data_error() -> None:
+    from edgewise.errors import DataError
+
+    with pytest.raises(DataError, match="conformal scores must be numbers"):
+        conformal_quantile(["a", "b"], alpha=0.1)
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     st.integers(min_value=20, max_value=200),

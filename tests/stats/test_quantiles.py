@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgewise.errors import ConfigError
+from edgewise.errors import ConfigError, DataError
 from edgewise.stats import (
     DriftCheck,
     LatencySummary,
@@ -142,3 +142,49 @@ def test_censored_values_count_as_slower_than_all() -> None:
     for bad in ([1.0, math.inf], [1.0, math.nan], [1.0, -math.inf]):
         with pytest.raises(ConfigError, match="finite"):
             quantile(bad, 0.5, censored=bad[1] != math.inf)
+
+
+# found by a hunt: a negative latency gave a summary with a negative p50 (and a histogram
+# that counted it in its lowest bin); the generic quantile() still takes any real value
+@pytest.mark.parametrize(
+    "summarise",
+    [
+        LatencySummary.from_values,
+        LogHistogram.from_values,
+        lambda xs: early_stopping_estimate(xs, 0.9),
+        DriftCheck.from_values,
+    ],
+)
+def test_negative_latencies_are_a_data_error(summarise) -> None:  # type: ignore[no-untyped-def]
+    xs = [1.0] * 99 + [-0.5]
+    with pytest.raises(DataError, match="latencies cannot be negative, got -0.5 ms"):
+        summarise(xs)
+
+
+def test_quantile_of_signed_values_is_still_computed() -> None:
+    assert quantile([-3.0, -1.0, 2.0], 0.5) == -1.0
+    assert quantile_ci([-3.0, -1.0, 2.0], 0.5) == (-math.inf, math.inf)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: quantile([1.0, 2.0], "0.5"), r"quantile level must be in \(0, 1\), got '0.5'"),
+        (lambda: quantile([1.0, 2.0], None), r"quantile level must be in \(0, 1\), got None"),
+        (lambda: quantile_ci([1.0, 2.0], 0.5, confidence="0.9"), "confidence must be in"),
+        (lambda: early_stopping_estimate([1.0] * 99, "0.9"), "percentile must be in"),
+        (lambda: order_statistic_bounds("5", 0.5), "n \\(the sample size\\) must be an integer"),
+        (lambda: order_statistic_bounds(0.5, 0.5, True), "confidence must be in"),
+    ],
+)
+def test_levels_and_sizes_of_the_wrong_type_are_config_errors(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("bad", [["a", "b"], [1.0, "x"], [object()]])
+def test_values_that_are_not_numbers_are_a_data_error(bad: list) -> None:
+    with pytest.raises(DataError, match="values must be numbers"):
+        quantile(bad, 0.5)
+    with pytest.raises(DataError, match="values must be numbers"):
+        LatencySummary.from_values(bad)

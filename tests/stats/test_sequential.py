@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.special import logsumexp
 
-from edgewise.errors import ConfigError, InputError
+from edgewise.errors import ConfigError, DataError, InputError
 from edgewise.stats import (
     bernoulli_log_evalue,
     order_statistic_bounds,
@@ -288,6 +288,20 @@ def test_rate_tests_decide_both_ways():
         ),
         lambda: proportion_cs(5, 3, alpha_lower=0.05, alpha_upper=0.05),
         lambda: proportion_cs(1, 3, alpha_lower=0.0, alpha_upper=0.05),
+        # found by a hunt: numbers (or a raw TypeError/ValueError) came back
+        lambda: proportion_log_evalues(5, 3, 0.5),
+        lambda: proportion_log_evalues(-1, 3, 0.5),
+        lambda: proportion_log_evalues("1", 3, 0.5),
+        lambda: proportion_cs("1", 3, alpha_lower=0.05, alpha_upper=0.05),
+        lambda: proportion_cs(1.5, 3, alpha_lower=0.05, alpha_upper=0.05),
+        lambda: bernoulli_log_evalue(5, 3, 0.5),
+        lambda: bernoulli_log_evalue([1, 4], [3, 3], 0.5),
+        lambda: bernoulli_log_evalue("a", 3, 0.5),
+        lambda: quantile_cs_ranks(2.5, 0.5, alpha=0.05),
+        lambda: quantile_cs_ranks("10", 0.5, alpha=0.05),
+        lambda: order_statistic_bounds(-1, 0.5),
+        lambda: order_statistic_bounds(2.5, 0.5),
+        lambda: order_statistic_bounds(True, 0.5),
     ],
 )
 def test_bad_parameters_raise_config_error(call):
@@ -295,3 +309,48 @@ def test_bad_parameters_raise_config_error(call):
         call()
     assert isinstance(info.value, InputError)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: proportion_log_evalues(5, 3, 0.5), "need 0 <= successes <= trials, got 5 of 3"),
+        (lambda: proportion_log_evalues(-1, 3, 0.5), "need 0 <= successes <= trials, got -1 of 3"),
+        (lambda: bernoulli_log_evalue([1, 4], [3, 3], 0.5), "got 4 of 3"),
+        (lambda: proportion_cs(1.5, 3, alpha_lower=0.05, alpha_upper=0.05), "got 1.5 of 3"),
+        (lambda: quantile_cs_ranks(2.5, 0.5, alpha=0.05), r"n \(the sample size\) .* got 2\.5"),
+        (lambda: order_statistic_bounds(-1, 0.5), r"integer >= 0, got -1"),
+    ],
+)
+def test_bad_counts_name_the_values(call, message):
+    with pytest.raises(ConfigError, match=message):
+        call()
+
+
+def test_zero_samples_have_no_bounds_in_both_rank_functions():
+    """n = 0 is a sample size: no finite end on either side (l = 0, u = n + 1 = 1)."""
+    assert order_statistic_bounds(0, 0.5) == (0, 1)
+    assert quantile_cs_ranks(0, 0.5, alpha=0.05) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: quantile_cs([1.0, -2.0], 0.5, alpha=0.05),
+        lambda: quantile_cs([1.0, -math.inf], 0.5, alpha=0.05),
+        lambda: paired_quantile_log_evalue(
+            [1.0, -1.0], [1.0, 1.0], ratio=1.1, lo_ms=0, hi_ms=1, alternative="greater"
+        ),
+        lambda: paired_ratio_bounds(
+            [1.0, 1.0], [1.0, -1.0], lo_ms=0, hi_ms=1, alpha_lower=0.05, alpha_upper=0.05
+        ),
+    ],
+)
+def test_negative_latencies_are_a_data_error(call):
+    with pytest.raises(DataError, match="cannot be negative"):
+        call()
+
+
+def test_latencies_that_are_not_numbers_are_a_data_error():
+    with pytest.raises(DataError, match="values must be numbers .*'x'"):
+        quantile_cs(["x"], 0.5, alpha=0.05)

@@ -19,6 +19,7 @@ never scored by a fit that saw it, on any device.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -45,6 +46,8 @@ from edgewise.stats import conformal_quantile
 PRUNE_RATIO = 0.2
 #: Shot counts at which few-shot intervals are calibrated.
 FEWSHOT_CALIBRATION = (5, 10, 20, 50)
+#: LightGBM refuses trees of more leaves than this (and of fewer than 2).
+MAX_NUM_LEAVES = 131072
 
 
 @dataclass
@@ -125,15 +128,31 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         )
 
     def _check_params(self) -> None:
+        """Type and range of every hyperparameter, at fit time (sklearn's convention):
+        LightGBM, NumPy and the fold arithmetic failed on them with their own errors."""
+        if not isinstance(self.pipelines, tuple | list) or not all(
+            isinstance(p, str) for p in self.pipelines
+        ):
+            raise ConfigError(
+                f"pipelines must be a tuple of names from {PIPELINES}, got {self.pipelines!r}"
+            )
         unknown = [p for p in self.pipelines if p not in PIPELINES]
         if unknown or not (self.pipelines or self.share):
             raise ConfigError(
                 f"pipelines must be a non-empty subset of {PIPELINES}, got {list(self.pipelines)}"
             )
-        if self.cv_folds < 2:
-            raise ConfigError(f"cv_folds must be at least 2, got {self.cv_folds}")
-        if self.n_estimators < 1 or self.n_factors < 1:
-            raise ConfigError("n_estimators and n_factors must be positive")
+        for name in ("share", "positions"):
+            value = getattr(self, name)
+            if not isinstance(value, bool | np.bool_):
+                raise ConfigError(f"{name} must be True or False, got {value!r}")
+        _check_int("cv_folds", self.cv_folds, 2)
+        _check_int("n_estimators", self.n_estimators, 1)
+        _check_int("n_factors", self.n_factors, 1)
+        _check_int("num_leaves", self.num_leaves, 2, MAX_NUM_LEAVES)  # LightGBM's own range
+        _check_int("random_state", self.random_state, 0)
+        rate = self.learning_rate
+        if not (_is_number(rate) and math.isfinite(rate) and rate > 0):
+            raise ConfigError(f"learning_rate must be a positive finite number, got {rate!r}")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "device_models_"):
@@ -384,6 +403,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     ) -> float:
         """The conformal half-width (in log ms) of ``device``'s intervals."""
         self._check_fitted()
+        _check_alpha(alpha)
         if device not in self.device_models_:
             raise UnknownNameError("device", device, self.device_models_)
         dm = self.device_models_[device]
@@ -404,6 +424,8 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         alpha: float = 0.1,  # noqa: N803
     ) -> tuple[np.ndarray, np.ndarray]:
         """Point predictions and ``(n, 2)`` intervals (ms) in one pass."""
+        self._check_fitted()
+        _check_alpha(alpha)
         log_pred, devices, connected = self._log_predict(X)
         half = np.zeros(len(devices))
         widths: dict[tuple[str, bool], float] = {}
@@ -432,6 +454,8 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             raise ConfigError(
                 "few-shot adaptation needs a predictor trained with sharing on at least two devices"
             )
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool):
+            raise ConfigError(f"k must be an integer number of shots, got {k!r}")
         names = list(dict.fromkeys(str(m) for m in models))
         fb, f, _ = self._features(names)
         live = np.flatnonzero(fb.connected)
@@ -457,6 +481,8 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         intervals then use scores calibrated on designed shots (designed shots are
         high-leverage, so their leave-one-out scale differs from random ones')."""
         self._check_fitted()
+        if not isinstance(device, str) or not device.strip():
+            raise ConfigError(f"device must be a non-blank name, got {device!r}")
         if self.shared_ is None:
             raise ConfigError(
                 "few-shot adaptation needs a predictor trained with sharing on at least two devices"
@@ -576,6 +602,28 @@ def _simulate_fewshot(
             mu, v = sf.adapt(u[pick], y_log[pick])
             scale = sf.loo_scale(u[pick], y_log[pick])
             out[k].append(np.abs(mu + u[rest] @ v - y_log[rest]) / scale)
+
+
+def _is_number(value: object) -> bool:
+    """A real number (NumPy's too), not a bool or a string."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    """``value`` is an integer (NumPy's too, not a bool) in ``[low, high]``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    number = int(value)
+    if number < low:
+        raise ConfigError(f"{name} must be at least {low}, got {number}")
+    if high is not None and number > high:
+        raise ConfigError(f"{name} must be at most {high}, got {number}")
+
+
+def _check_alpha(alpha: object) -> None:
+    """A miscoverage level in (0, 1), checked before any prediction work."""
+    if not (_is_number(alpha) and 0.0 < alpha < 1.0):  # type: ignore[operator]
+        raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}")
 
 
 def iter_devices(predictor: LatencyPredictor, names: Iterable[str] | None) -> list[str]:

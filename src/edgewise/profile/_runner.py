@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import math
+import numbers
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ DEFAULT_BOUND_X_MEDIAN = 10
 MAX_DURATION_S = 7 * 24 * 3600.0
 MAX_QUERIES = 1 << 31
 MAX_THREADS = 1024
+MAX_SAMPLES_PER_QUERY = 1 << 16  # LoadGen allocates every query's samples up front
 #: A machine is "busy" when its 1-minute load average exceeds this share of its cores.
 BUSY_LOAD_SHARE = 0.75
 #: Warn when I/O + compute + queue miss the end-to-end median by more than this share...
@@ -79,36 +82,70 @@ class ProfileSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scenario", scenario_name(self.scenario))
+        if isinstance(self.scenario, str):  # anything else is left for validate()
+            object.__setattr__(self, "scenario", scenario_name(self.scenario))
 
     def validate(self) -> None:
-        """Reject impossible or contradictory options before anything runs."""
-        if self.scenario not in SCENARIOS:
+        """Reject impossible or contradictory options before anything runs.
+
+        Types too: a string, a float where LoadGen takes an integer or a bool
+        (``True`` is not a count) failed deep inside NumPy or LoadGen, or crashed it.
+        """
+        if not isinstance(self.scenario, str) or self.scenario not in SCENARIOS:
             raise ConfigError(
                 f"unknown scenario {self.scenario!r} (choose from {', '.join(SCENARIOS)})"
             )
-        if not (math.isfinite(self.duration_s) and 0 < self.duration_s <= MAX_DURATION_S):
+        if not (
+            _is_number(self.duration_s)
+            and math.isfinite(self.duration_s)
+            and 0 < self.duration_s <= MAX_DURATION_S
+        ):
             raise ConfigError(
                 f"--duration must be a positive number of seconds up to {MAX_DURATION_S:g}, "
-                f"got {self.duration_s}"
+                f"got {self.duration_s!r}"
             )
-        if not 1 <= self.min_queries <= MAX_QUERIES:
-            raise ConfigError(
-                f"--min-queries must be between 1 and {MAX_QUERIES:,}, got {self.min_queries}"
-            )
-        if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
-            raise ConfigError(f"--threads must be between 1 and {MAX_THREADS}, got {self.threads}")
-        if self.device_name is not None and not _printable_name(self.device_name):
+        _check_int("--min-queries", self.min_queries, 1, MAX_QUERIES)
+        if self.threads is not None:
+            _check_int("--threads", self.threads, 1, MAX_THREADS)
+        if self.device_name is not None and not (
+            isinstance(self.device_name, str) and _printable_name(self.device_name)
+        ):
             raise ConfigError(
                 "--device-name must be 1-200 printable characters with no line breaks, "
-                f"got {self.device_name[:40]!r}"
+                f"got {str(self.device_name)[:40]!r}"
             )
-        if self.warmup < 0:
-            raise ConfigError(f"--warmup cannot be negative, got {self.warmup}")
+        _check_int("--warmup", self.warmup, 0, MAX_QUERIES)
+        if not isinstance(self.backend, str):
+            raise ConfigError(f"--backend must be a name, got {self.backend!r}")
+        if not (
+            isinstance(self.providers, tuple | list)
+            and all(isinstance(p, str) for p in self.providers)
+        ):
+            raise ConfigError(f"--provider must be a tuple of names, got {self.providers!r}")
+        if self.inputs_path is not None and not isinstance(self.inputs_path, str | os.PathLike):
+            raise ConfigError(f"--inputs must be a path, got {self.inputs_path!r}")
+        if not (
+            isinstance(self.shapes, Mapping)
+            and all(
+                isinstance(k, str)
+                and isinstance(v, tuple | list)
+                and all(_is_int(d) and d > 0 for d in v)
+                for k, v in self.shapes.items()
+            )
+        ):
+            raise ConfigError(
+                f"--shape must map input names to tuples of positive integers, got {self.shapes!r}"
+            )
         if self.inputs_path is not None and self.shapes:  # --shape was silently ignored
             raise ConfigError("--inputs gives the input shapes: drop --shape")
-        if not 1 <= self.workers <= MAX_THREADS:
-            raise ConfigError(f"--workers must be between 1 and {MAX_THREADS}, got {self.workers}")
+        _check_int("--workers", self.workers, 1, MAX_THREADS)
+        _check_int("samples", self.samples, 1, MAX_QUERIES)
+        # only multi-stream uses it, but a count of 0 or less is wrong in any scenario
+        # (multi-stream with 0 made LoadGen throw std::bad_alloc and segfault)
+        _check_int("samples_per_query", self.samples_per_query, 1, MAX_SAMPLES_PER_QUERY)
+        if self.operator_runs is not None:
+            _check_int("operator_runs", self.operator_runs, 0, MAX_QUERIES)
+        _check_int("seed", self.seed, 0, None)
         server_only = {"--target-qps": self.target_qps, "--latency-bound-ms": self.latency_bound_ms}
         if self.scenario != "server":
             given = [k for k, v in server_only.items() if v is not None]
@@ -116,16 +153,18 @@ class ProfileSettings:
                 verb = "applies" if len(given) == 1 else "apply"
                 raise ConfigError(f"{' and '.join(given)} only {verb} to --scenario server")
         if self.target_qps is not None and not (
-            math.isfinite(self.target_qps) and self.target_qps > 0
+            _is_number(self.target_qps) and math.isfinite(self.target_qps) and self.target_qps > 0
         ):
             raise ConfigError(
-                f"impossible server target: --target-qps must be positive, got {self.target_qps}"
+                f"impossible server target: --target-qps must be positive, got {self.target_qps!r}"
             )
         if self.latency_bound_ms is not None and not (
-            math.isfinite(self.latency_bound_ms) and self.latency_bound_ms > 0
+            _is_number(self.latency_bound_ms)
+            and math.isfinite(self.latency_bound_ms)
+            and self.latency_bound_ms > 0
         ):
             raise ConfigError(
-                f"impossible server target: --latency-bound-ms must be positive, got {self.latency_bound_ms}"
+                f"impossible server target: --latency-bound-ms must be positive, got {self.latency_bound_ms!r}"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +176,27 @@ class ProfileSettings:
 
 def _printable_name(name: str) -> bool:
     return 0 < len(name.strip()) and len(name) <= 200 and name.isprintable()
+
+
+def _is_int(value: object) -> bool:
+    """An integer (NumPy's too), not a bool, a float or a string."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    """A real number (NumPy's too), not a bool or a string."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: object, low: int, high: int | None) -> None:
+    """``value`` is an integer in ``[low, high]`` (no upper bound when ``high`` is None)."""
+    if not _is_int(value):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    number = int(value)  # type: ignore[call-overload]
+    if high is None and number < low:
+        raise ConfigError(f"{name} must be at least {low}, got {number}")
+    if high is not None and not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high:,}, got {number}")
 
 
 def make_samples(backend: Backend, settings: ProfileSettings) -> list[Feeds]:

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from edgewise.errors import ConfigError
+from edgewise.stats._quantiles import _as_floats, _check_unit
 
 
 def conformal_quantile(scores: Sequence[float] | np.ndarray, *, alpha: float) -> float:
     """The conformal threshold of nonconformity ``scores`` at miscoverage ``alpha``."""
-    if not 0.0 < alpha < 1.0:
-        raise ConfigError(f"alpha must be in (0, 1), got {alpha}")
-    xs = np.sort(np.asarray(scores, dtype=np.float64).ravel())
+    _check_unit(alpha, "alpha")
+    xs = np.sort(_as_floats(scores, "conformal scores"))
     if xs.size and not np.all(np.isfinite(xs)):
         raise ConfigError("conformal scores must be finite")
     rank = math.ceil((xs.size + 1) * (1.0 - alpha) - 1e-9)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from edgewise.stats._quantiles import ArrayLike, quantile, quantile_ci
+from edgewise.errors import DataError
+from edgewise.stats._quantiles import ArrayLike, _as_floats, quantile, quantile_ci
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,9 @@ class DriftCheck:
     @classmethod
     def from_values(cls, values_in_order: ArrayLike) -> DriftCheck | None:
         """None when the run is too short (under 30 values) to judge."""
-        arr = np.asarray(values_in_order, dtype=np.float64).ravel()
+        arr = _as_floats(values_in_order, "values_in_order")
+        if (arr < 0.0).any():
+            raise DataError(f"latencies cannot be negative, got {float(arr.min()):g} ms")
         if arr.size < 30:
             return None
         third = arr.size // 3

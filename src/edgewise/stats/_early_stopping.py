@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgewise.errors import ConfigError
-from edgewise.stats._quantiles import ArrayLike, _as_sorted
+from edgewise.stats._quantiles import ArrayLike, _as_sorted_latencies, _check_unit
 
 #: LoadGen's defaults: 99% confidence, zero tolerance.
 EARLY_STOPPING_CONFIDENCE = 0.99
@@ -66,7 +65,7 @@ def early_stopping_estimate(
     The estimate is conservative: an upper confidence bound for the true quantile.
     """
     _check(percentile, confidence)
-    xs = _as_sorted(values)
+    xs = _as_sorted_latencies(values)
     n = int(xs.size)
     t = _max_overlatency(n, percentile, confidence)
     if t < 1:
@@ -75,7 +74,5 @@ def early_stopping_estimate(
 
 
 def _check(percentile: float, confidence: float) -> None:
-    if not 0.0 < percentile < 1.0:
-        raise ConfigError(f"percentile must be in (0, 1), got {percentile}")
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
+    _check_unit(percentile, "percentile")
+    _check_unit(confidence, "confidence")

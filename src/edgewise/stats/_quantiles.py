@@ -8,12 +8,13 @@ below is exact for.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from edgewise.errors import ConfigError
+from edgewise.errors import ConfigError, DataError
 
 ArrayLike = Sequence[float] | np.ndarray
 
@@ -28,7 +29,7 @@ PERCENTILES: dict[str, float] = {
 
 
 def _as_sorted(values: ArrayLike, *, censored: bool = False) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64).ravel()
+    arr = _as_floats(values, "values")
     if arr.size == 0:
         raise ConfigError("no values to summarise")
     ok = np.isfinite(arr) | (censored & (arr == np.inf))
@@ -37,9 +38,30 @@ def _as_sorted(values: ArrayLike, *, censored: bool = False) -> np.ndarray:
     return np.sort(arr)
 
 
+def _as_floats(values: ArrayLike, name: str) -> np.ndarray:
+    """``values`` as a flat float array; a string or an object is refused by name."""
+    try:
+        return np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:  # "could not convert string to float: 'a'"
+        raise DataError(f"{name} must be numbers ({exc})") from None
+
+
+def _as_sorted_latencies(values_ms: ArrayLike) -> np.ndarray:
+    """:func:`_as_sorted` for latencies, which cannot be negative."""
+    xs = _as_sorted(values_ms)
+    if xs[0] < 0.0:
+        raise DataError(f"latencies cannot be negative, got {float(xs[0]):g} ms")
+    return xs
+
+
+def _check_unit(value: float, name: str) -> None:
+    """``value`` is a number (not a bool or a string) in the open interval (0, 1)."""
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 < value < 1.0):
+        raise ConfigError(f"{name} must be in (0, 1), got {value!r}")
+
+
 def _check_q(q: float) -> None:
-    if not 0.0 < q < 1.0:
-        raise ConfigError(f"quantile level must be in (0, 1), got {q}")
+    _check_unit(q, "quantile level")
 
 
 def quantile(values: ArrayLike, q: float, *, censored: bool = False) -> float:
@@ -68,8 +90,9 @@ def order_statistic_bounds(n: int, q: float, confidence: float = 0.95) -> tuple[
     Each tail gets at most ``(1 - confidence) / 2``.
     """
     _check_q(q)
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence must be in (0, 1), got {confidence}")
+    _check_unit(confidence, "confidence")
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0:
+        raise ConfigError(f"n (the sample size) must be an integer >= 0, got {n!r}")
     half = (1.0 - confidence) / 2.0
     k = np.arange(n + 1)
     from scipy.special import bdtr  # binomial CDF; imported on use (scipy is slow to load)
@@ -126,7 +149,7 @@ class LatencySummary:
     def from_values(
         cls, values_ms: ArrayLike, *, ci_for: Sequence[str] = ("p50", "p90", "p99")
     ) -> LatencySummary:
-        xs = _as_sorted(values_ms)
+        xs = _as_sorted_latencies(values_ms)
         pct = {name: float(xs[_rank(xs.size, q) - 1]) for name, q in PERCENTILES.items()}
         ci = {name: quantile_ci(xs, PERCENTILES[name]) for name in ci_for}
         return cls(

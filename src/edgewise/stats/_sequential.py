@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 
-from edgewise.errors import ConfigError
+from edgewise.errors import ConfigError, DataError
+from edgewise.stats._quantiles import _as_floats
 
 ArrayLike = Sequence[float] | np.ndarray
 Alternative = Literal["greater", "less"]
@@ -54,6 +56,18 @@ def _check_alpha(alpha: float, name: str = "alpha") -> None:
 def _check_level(p0: float, name: str) -> None:
     if not (isinstance(p0, float | int) and 0.0 < p0 < 1.0):
         raise ConfigError(f"{name} must be in (0, 1), got {p0!r}")
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_counts(successes: int, trials: int) -> None:
+    """Integer counts with ``0 <= successes <= trials`` (as :func:`proportion_cs` needs)."""
+    if not (_is_count(successes) and _is_count(trials)):
+        raise ConfigError(f"successes and trials must be integers, got {successes!r} of {trials!r}")
+    if trials < 0 or not 0 <= successes <= trials:
+        raise ConfigError(f"need 0 <= successes <= trials, got {successes} of {trials}")
 
 
 @functools.lru_cache(maxsize=256)
@@ -91,8 +105,16 @@ def bernoulli_log_evalue(
     _check_level(p0, "p0")
     if alternative not in ("greater", "less"):
         raise ConfigError(f"alternative must be 'greater' or 'less', got {alternative!r}")
-    s = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(trials, dtype=np.float64)
+    try:
+        s = np.asarray(successes, dtype=np.float64)
+        n = np.asarray(trials, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # "could not convert string to float: 'a'"
+        raise ConfigError(f"successes and trials must be numbers ({exc})") from None
+    bad = ~((s >= 0) & (s <= n))  # NaN is bad too
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        s_bad, n_bad = (a.flat[i] for a in np.broadcast_arrays(s, n))
+        raise ConfigError(f"need 0 <= successes <= trials, got {s_bad:g} of {n_bad:g}")
     win, lose = _log_ratios(float(p0), alternative)
     return _mix(s[..., None] * win + (n - s)[..., None] * lose)
 
@@ -156,8 +178,8 @@ def quantile_cs_ranks(n: int, q: float, *, alpha: float, sides: Sides = "both") 
     (8, 11)
     """
     _check_level(q, "quantile level")
-    if n < 0:
-        raise ConfigError(f"sample size must be >= 0, got {n}")
+    if not _is_count(n) or n < 0:
+        raise ConfigError(f"n (the sample size) must be an integer >= 0, got {n!r}")
     a_lo, a_hi = _split(alpha, sides)
     return _rank_bounds(int(n), float(q), a_lo, a_hi)
 
@@ -171,9 +193,11 @@ def _order_stat(xs: np.ndarray, rank: int) -> float:
 
 
 def _as_latencies(values: ArrayLike, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64).ravel()
+    arr = _as_floats(values, name)
     if np.isnan(arr).any():
         raise ConfigError(f"{name} must not contain NaN (use +inf for a timeout)")
+    if (arr < 0.0).any():  # -inf included
+        raise DataError(f"{name} cannot be negative, got {float(arr.min()):g} ms")
     return arr
 
 
@@ -361,6 +385,7 @@ def proportion_log_evalues(successes: int, trials: int, p0: float) -> tuple[floa
     >>> bool(down > np.log(20) > up)
     True
     """
+    _check_counts(successes, trials)
     up = float(bernoulli_log_evalue(successes, trials, p0, alternative="greater"))
     down = float(bernoulli_log_evalue(successes, trials, p0, alternative="less"))
     return up, down
@@ -379,8 +404,7 @@ def proportion_cs(
     """
     _check_alpha(alpha_lower, "alpha_lower")
     _check_alpha(alpha_upper, "alpha_upper")
-    if trials < 0 or not 0 <= successes <= trials:
-        raise ConfigError(f"need 0 <= successes <= trials, got {successes} of {trials}")
+    _check_counts(successes, trials)
     grid = _rate_grid()
     up = _grid_log_evalues(successes, trials, "greater")
     down = _grid_log_evalues(successes, trials, "less")
