@@ -322,3 +322,35 @@ def test_a_profile_after_an_interrupted_one_waits_for_loadgen(model_path) -> Non
     result = profile_model(model_path("mlp-tiny"), ProfileSettings(**FAST))
     assert not _loadgen.busy()
     assert result.valid and result.queries >= FAST["min_queries"]
+
+
+def test_a_python_process_ending_under_an_abandoned_test_exits_cleanly(
+    tmp_path, model_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A script (or a test run) whose last profile was interrupted ended while LoadGen's
+    C++ threads still ran: "terminate called without an active exception", exit 134,
+    3 of 3 times. It now waits for the abandoned test at exit."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "interrupted.py"
+    script.write_text(
+        "import os, signal, threading, time\n"
+        "from edgewise.profile import ProfileSettings, profile_model, _loadgen\n"
+        "def hit():\n"
+        "    while not _loadgen.busy():\n"
+        "        time.sleep(0.05)\n"
+        "    time.sleep(0.5)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "threading.Thread(target=hit).start()\n"
+        "try:\n"
+        f"    profile_model({str(model_path('mlp-tiny'))!r}, ProfileSettings(duration_s=3,"
+        " min_queries=10, warmup=1, operator_runs=0))\n"
+        "except KeyboardInterrupt:\n"
+        "    pass\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "terminate called" not in done.stderr

@@ -7,6 +7,7 @@ queue wait, I/O in, compute, I/O out and end-to-end (issue callback to completio
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -226,6 +227,21 @@ _loadgen_owner = threading.Lock()
 def busy() -> bool:
     """Whether a LoadGen test (perhaps one abandoned by Ctrl-C) is still running."""
     return _loadgen_owner.locked()
+
+
+#: How long an exiting interpreter waits for an abandoned LoadGen test (seconds).
+EXIT_WAIT_S = 120.0
+
+
+def _wait_at_exit() -> None:
+    """Let an abandoned test end before the interpreter does: finalizing under LoadGen's
+    C++ threads aborts the process ("terminate called without an active exception").
+    The CLI leaves with ``os._exit`` instead, and never gets here."""
+    if _loadgen_owner.acquire(timeout=EXIT_WAIT_S):
+        _loadgen_owner.release()
+
+
+atexit.register(_wait_at_exit)
 
 
 def _in_loadgen_thread(test: Callable[[], Any]) -> Any:
