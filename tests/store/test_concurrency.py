@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from edgewise.store import Store
+from edgewise.store import LatencyRecord, Store
 from tests.store.test_store import _device, _measurement, _model
 
 PROCS = 4
@@ -34,6 +34,13 @@ def _worker(barrier: Any, results: Any, url: str, job: str, name: str) -> None:
             with Store(url, migrate=False) as store:
                 if job == "device":
                     store.add_device(_device(name))
+                elif job == "latency":  # the same imported rows, as two `data import`s
+                    store.add_latency_records(
+                        [
+                            LatencyRecord(device=name, latency_ms=1.0 + i, space="s", arch=str(i))
+                            for i in range(50)
+                        ]
+                    )
                 else:  # "measurement": a new model and a new device
                     store.add_measurement(
                         _measurement(), model=_model(name * 64), device=_device(name)
@@ -100,3 +107,14 @@ def test_one_new_device_from_several_processes(fresh_db: Callable[[], str], job:
         if job == "measurement":
             assert len(store.list_models()) == ROUNDS
             assert len(store.list_measurements(limit=1000)) == ROUNDS * PROCS
+
+
+def test_the_same_latency_rows_from_several_processes(fresh_db: Callable[[], str]) -> None:
+    """Imports read the stored rows, deleted the stale ones and inserted: a concurrent
+    import of the same rows hit the unique key. They are one upsert now."""
+    url = fresh_db()
+    Store(url).close()
+    for name in "bcdef"[:ROUNDS]:
+        assert _race(url, "latency", name) == ["ok"] * PROCS
+    with Store(url) as store:
+        assert len(store.latency_records()) == 50 * ROUNDS

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from edgewise.store import _schema as t
-from edgewise.store._base import StoreBase, _now, record_from
+from edgewise.store._base import StoreBase, _insert_or, _now, record_from
 from edgewise.store._records import (
     DeviceRecord,
     LatencyRecord,
@@ -118,19 +118,17 @@ class MeasurementsMixin(StoreBase):
         with self._begin() as conn:
             for model in models:
                 self._upsert_model(conn, model)
-            keys = {(r["space"], r["arch"], r["model_sha256"], r["device"]) for r in rows}
-            for device in {k[3] for k in keys}:
-                existing = conn.execute(
-                    sa.select(lr.c.id, lr.c.space, lr.c.arch, lr.c.model_sha256).where(
-                        lr.c.device == device
-                    )
-                ).all()
-                stale = [
-                    e.id for e in existing if (e.space, e.arch, e.model_sha256, device) in keys
-                ]
-                for i in range(0, len(stale), 500):
-                    conn.execute(lr.delete().where(lr.c.id.in_(stale[i : i + 500])))
-            conn.execute(lr.insert(), rows)
+            # one upsert on the table's unique key: reading the stored rows, deleting the
+            # stale ones and inserting raced with another import of the same rows
+            ins = _insert_or(conn, lr)
+            replace = ("latency_ms", "source", "created_at")
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=[lr.c.space, lr.c.arch, lr.c.model_sha256, lr.c.device],
+                    set_={c: ins.excluded[c] for c in replace},
+                ),
+                rows,
+            )
         return len(rows)
 
     def latency_records(
