@@ -121,6 +121,24 @@ def test_a_promotion_retires_the_baseline() -> None:
     assert core.baseline is None and core.judge.reference == "production"
 
 
+def test_a_promotion_judges_even_a_final_verdict_again() -> None:
+    """A candidate whose PASS came while another was being promoted kept that PASS,
+    reached against the old production, for good: never judged or promoted again."""
+    core = _core(baseline=None)
+    for seq in range(1, 301):  # the candidate is twice as fast as production
+        _production(core, seq, 1.0 + seq * 1e-4, sent=0b1)
+        core.candidate(CAND, _reply(seq, 0.5 + seq * 1e-4), now=0.0)
+    core.judge_looks()
+    assert core.verdicts["cand"].final and str(core.verdicts["cand"].verdict) == "PASS"
+    core.reset(["cand"])  # another candidate became production
+    assert not core.verdicts["cand"].final and str(core.verdicts["cand"].verdict) == "PENDING"
+    for seq in range(301, 601):  # the new production is twice as fast again: a FAIL
+        _production(core, seq, 0.25 + seq * 1e-5, sent=0b1)
+        core.candidate(CAND, _reply(seq, 0.5 + seq * 1e-5), now=0.0)
+    core.judge_looks()
+    assert str(core.verdicts["cand"].verdict) == "FAIL", core.verdicts["cand"].reason
+
+
 def test_baseline_needs_a_model_and_a_candidate(tmp_path: Path) -> None:
     model = tmp_path / "m.onnx"
     model.write_bytes(b"x")

@@ -373,12 +373,14 @@ class Pairing:
         """Judge ``candidates`` afresh: production changed under them (a promotion).
 
         The baseline ran the old production's model, so it retires: the candidates
-        left are judged against the new production.
+        left are judged against the new production, final verdicts too (they were
+        reached against the old one: a candidate whose PASS came while another was being
+        promoted kept that stale PASS for good, and was never judged or promoted again).
         """
         self.generation += 1
         self.baseline = None
         self._ref, self._held, self._owed = {}, {}, {}
-        live = [n for n in candidates if not (n in self.verdicts and self.verdicts[n].final)]
+        live = list(candidates)
         self.judge = self._judge_cls(live, **self._judge_settings()) if live else None
         self._seen_looks = {}
         for name in live:
