@@ -354,3 +354,23 @@ def test_why_a_device_cannot_be_predicted_is_said(help_nb201: pd.DataFrame, xy) 
         LatencyPredictor(share=False, n_estimators=5).fit(*xy(one.head(3)))
     with pytest.raises(DataError, match="no pipelines were given"):
         LatencyPredictor(pipelines=(), n_estimators=5).fit(*xy(one.head(40)))  # one device
+
+
+def test_adapt_keeps_a_trained_device_unless_told(
+    fitted: LatencyPredictor, help_nb201: pd.DataFrame
+) -> None:
+    """adapt(device=<a trained device>) silently swapped its trained model for a
+    3-shot one (a hunt saw ~10 ms predictions become 1.87 ms)."""
+    est = copy.deepcopy(fitted)
+    trained = next(d for d in est.devices if d in set(help_nb201["device"]))
+    shots = help_nb201[help_nb201["device"] == trained].iloc[:5]
+    models = ("nasbench201:" + shots["arch"]).tolist()
+    before = est.predict(pd.DataFrame({"model": models, "device": trained}))
+    with pytest.raises(ConfigError, match="pass replace=True"):
+        est.adapt(models, shots["latency_ms"], device=trained)
+    np.testing.assert_array_equal(
+        est.predict(pd.DataFrame({"model": models, "device": trained})), before
+    )
+    est.adapt(models, shots["latency_ms"], device=trained, replace=True)
+    est.adapt(models, shots["latency_ms"], device="board")
+    est.adapt(models, shots["latency_ms"], device="board")  # a few-shot device: again is fine

@@ -474,15 +474,25 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         *,
         device: str,
         designed: bool = False,
+        replace: bool = False,
     ) -> LatencyPredictor:
         """Add ``device`` from a few measured models (few-shot); returns ``self``.
 
         Pass ``designed=True`` when the models are a prefix of :meth:`design_shots`: the
         intervals then use scores calibrated on designed shots (designed shots are
-        high-leverage, so their leave-one-out scale differs from random ones')."""
+        high-leverage, so their leave-one-out scale differs from random ones'). A device
+        the predictor was trained on is refused unless ``replace=True`` (its trained
+        model would be swapped for the few-shot one); a few-shot device may be adapted
+        again."""
         self._check_fitted()
         if not isinstance(device, str) or not device.strip():
             raise ConfigError(f"device must be a non-blank name, got {device!r}")
+        trained = self.device_models_.get(device)
+        if trained is not None and trained.shared_override is None and not replace:
+            raise ConfigError(
+                f"device {device!r} was trained on {trained.n_train} rows; adapting would "
+                "replace that model with a few-shot one (pass replace=True to do so)"
+            )
         if self.shared_ is None:
             raise ConfigError(
                 "few-shot adaptation needs a predictor trained with sharing on at least two devices"
