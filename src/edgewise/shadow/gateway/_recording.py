@@ -138,13 +138,22 @@ class RecorderLink:
         then goes to ``SCHED_OTHER`` (still nice 10), for good, and says so.
         """
         loop = asyncio.get_running_loop()
-        while self.alive and self.priority == "idle":
+        moved_at = 0.0
+        while self.alive:
             await asyncio.sleep(0.25)
+            if self.priority == "normal":
+                # A thread can still be found SCHED_IDLE after the move (seen once in
+                # CI, not explained): apply it again for a while, then stop watching.
+                if loop.time() - moved_at > MOVE_AGAIN_FOR_S or self.pid is None:
+                    return
+                _to_normal_priority(self.pid)
+                continue
             if self._ready is None or not self._ready.done():
                 continue  # starting up: wait_ready's own timeout covers it
             silent = loop.time() - self._heard
             if self.alive and silent > self._starved_after_s and self.pid is not None:
                 self.priority = "normal"
+                moved_at = loop.time()
                 moved = _to_normal_priority(self.pid)
                 print(
                     f"edgewise shadow: the recorder had no CPU for {silent:.1f} s (SCHED_IDLE "
@@ -314,6 +323,10 @@ class RecorderLink:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+
+
+#: How long the watchdog keeps moving a starved recorder's threads after the first move.
+MOVE_AGAIN_FOR_S = 10.0
 
 
 def _to_normal_priority(pid: int) -> bool:
