@@ -19,7 +19,6 @@ never scored by a fit that saw it, on any device.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -27,6 +26,7 @@ from typing import Any, cast
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from edgewise._checks import check_int, is_int, is_number
 from edgewise.errors import ConfigError, DataError, NotFittedError, UnknownNameError
 from edgewise.predict._featurize import FeatureBatch, SignatureVocab, shared_featurizer
 from edgewise.predict._pipelines import (
@@ -145,13 +145,13 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             value = getattr(self, name)
             if not isinstance(value, bool | np.bool_):
                 raise ConfigError(f"{name} must be True or False, got {value!r}")
-        _check_int("cv_folds", self.cv_folds, 2)
-        _check_int("n_estimators", self.n_estimators, 1)
-        _check_int("n_factors", self.n_factors, 1)
-        _check_int("num_leaves", self.num_leaves, 2, MAX_NUM_LEAVES)  # LightGBM's own range
-        _check_int("random_state", self.random_state, 0)
+        check_int("cv_folds", self.cv_folds, 2)
+        check_int("n_estimators", self.n_estimators, 1)
+        check_int("n_factors", self.n_factors, 1)
+        check_int("num_leaves", self.num_leaves, 2, MAX_NUM_LEAVES)  # LightGBM's own range
+        check_int("random_state", self.random_state, 0)
         rate = self.learning_rate
-        if not (_is_number(rate) and math.isfinite(rate) and rate > 0):
+        if not (is_number(rate) and math.isfinite(rate) and rate > 0):
             raise ConfigError(f"learning_rate must be a positive finite number, got {rate!r}")
 
     def _check_fitted(self) -> None:
@@ -454,7 +454,7 @@ class LatencyPredictor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             raise ConfigError(
                 "few-shot adaptation needs a predictor trained with sharing on at least two devices"
             )
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool):
+        if not is_int(k):
             raise ConfigError(f"k must be an integer number of shots, got {k!r}")
         names = list(dict.fromkeys(str(m) for m in models))
         fb, f, _ = self._features(names)
@@ -614,25 +614,9 @@ def _simulate_fewshot(
             out[k].append(np.abs(mu + u[rest] @ v - y_log[rest]) / scale)
 
 
-def _is_number(value: object) -> bool:
-    """A real number (NumPy's too), not a bool or a string."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
-    """``value`` is an integer (NumPy's too, not a bool) in ``[low, high]``."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    number = int(value)
-    if number < low:
-        raise ConfigError(f"{name} must be at least {low}, got {number}")
-    if high is not None and number > high:
-        raise ConfigError(f"{name} must be at most {high}, got {number}")
-
-
 def _check_alpha(alpha: object) -> None:
     """A miscoverage level in (0, 1), checked before any prediction work."""
-    if not (_is_number(alpha) and 0.0 < alpha < 1.0):  # type: ignore[operator]
+    if not (is_number(alpha) and 0.0 < alpha < 1.0):  # type: ignore[operator]
         raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}")
 
 

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from edgewise._checks import check_int, is_int, is_number
 from edgewise.errors import ConfigError, ModelError, RuntimeBackendError
 from edgewise.profile import _fingerprint as fp
 from edgewise.profile._loadgen import (
@@ -96,7 +96,7 @@ class ProfileSettings:
                 f"unknown scenario {self.scenario!r} (choose from {', '.join(SCENARIOS)})"
             )
         if not (
-            _is_number(self.duration_s)
+            is_number(self.duration_s)
             and math.isfinite(self.duration_s)
             and 0 < self.duration_s <= MAX_DURATION_S
         ):
@@ -104,9 +104,9 @@ class ProfileSettings:
                 f"--duration must be a positive number of seconds up to {MAX_DURATION_S:g}, "
                 f"got {self.duration_s!r}"
             )
-        _check_int("--min-queries", self.min_queries, 1, MAX_QUERIES)
+        check_int("--min-queries", self.min_queries, 1, MAX_QUERIES)
         if self.threads is not None:
-            _check_int("--threads", self.threads, 1, MAX_THREADS)
+            check_int("--threads", self.threads, 1, MAX_THREADS)
         if self.device_name is not None and not (
             isinstance(self.device_name, str) and _printable_name(self.device_name)
         ):
@@ -114,7 +114,7 @@ class ProfileSettings:
                 "--device-name must be 1-200 printable characters with no line breaks, "
                 f"got {str(self.device_name)[:40]!r}"
             )
-        _check_int("--warmup", self.warmup, 0, MAX_QUERIES)
+        check_int("--warmup", self.warmup, 0, MAX_QUERIES)
         if not isinstance(self.backend, str):
             raise ConfigError(f"--backend must be a name, got {self.backend!r}")
         if not (
@@ -129,7 +129,7 @@ class ProfileSettings:
             and all(
                 isinstance(k, str)
                 and isinstance(v, tuple | list)
-                and all(_is_int(d) and d > 0 for d in v)
+                and all(is_int(d) and d > 0 for d in v)
                 for k, v in self.shapes.items()
             )
         ):
@@ -138,14 +138,14 @@ class ProfileSettings:
             )
         if self.inputs_path is not None and self.shapes:  # --shape was silently ignored
             raise ConfigError("--inputs gives the input shapes: drop --shape")
-        _check_int("--workers", self.workers, 1, MAX_THREADS)
-        _check_int("samples", self.samples, 1, MAX_QUERIES)
+        check_int("--workers", self.workers, 1, MAX_THREADS)
+        check_int("samples", self.samples, 1, MAX_QUERIES)
         # only multi-stream uses it, but a count of 0 or less is wrong in any scenario
         # (multi-stream with 0 made LoadGen throw std::bad_alloc and segfault)
-        _check_int("samples_per_query", self.samples_per_query, 1, MAX_SAMPLES_PER_QUERY)
+        check_int("samples_per_query", self.samples_per_query, 1, MAX_SAMPLES_PER_QUERY)
         if self.operator_runs is not None:
-            _check_int("operator_runs", self.operator_runs, 0, MAX_QUERIES)
-        _check_int("seed", self.seed, 0, None)
+            check_int("operator_runs", self.operator_runs, 0, MAX_QUERIES)
+        check_int("seed", self.seed, 0)
         server_only = {"--target-qps": self.target_qps, "--latency-bound-ms": self.latency_bound_ms}
         if self.scenario != "server":
             given = [k for k, v in server_only.items() if v is not None]
@@ -153,13 +153,13 @@ class ProfileSettings:
                 verb = "applies" if len(given) == 1 else "apply"
                 raise ConfigError(f"{' and '.join(given)} only {verb} to --scenario server")
         if self.target_qps is not None and not (
-            _is_number(self.target_qps) and math.isfinite(self.target_qps) and self.target_qps > 0
+            is_number(self.target_qps) and math.isfinite(self.target_qps) and self.target_qps > 0
         ):
             raise ConfigError(
                 f"impossible server target: --target-qps must be positive, got {self.target_qps!r}"
             )
         if self.latency_bound_ms is not None and not (
-            _is_number(self.latency_bound_ms)
+            is_number(self.latency_bound_ms)
             and math.isfinite(self.latency_bound_ms)
             and self.latency_bound_ms > 0
         ):
@@ -176,27 +176,6 @@ class ProfileSettings:
 
 def _printable_name(name: str) -> bool:
     return 0 < len(name.strip()) and len(name) <= 200 and name.isprintable()
-
-
-def _is_int(value: object) -> bool:
-    """An integer (NumPy's too), not a bool, a float or a string."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    """A real number (NumPy's too), not a bool or a string."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: object, low: int, high: int | None) -> None:
-    """``value`` is an integer in ``[low, high]`` (no upper bound when ``high`` is None)."""
-    if not _is_int(value):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    number = int(value)  # type: ignore[call-overload]
-    if high is None and number < low:
-        raise ConfigError(f"{name} must be at least {low}, got {number}")
-    if high is not None and not low <= number <= high:
-        raise ConfigError(f"{name} must be between {low} and {high:,}, got {number}")
 
 
 def make_samples(backend: Backend, settings: ProfileSettings) -> list[Feeds]:

@@ -8,12 +8,12 @@ below is exact for.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from edgewise._checks import is_int, is_number
 from edgewise.errors import ConfigError, DataError
 
 ArrayLike = Sequence[float] | np.ndarray
@@ -56,7 +56,7 @@ def _as_sorted_latencies(values_ms: ArrayLike) -> np.ndarray:
 
 def _check_unit(value: float, name: str) -> None:
     """``value`` is a number (not a bool or a string) in the open interval (0, 1)."""
-    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 < value < 1.0):
+    if not (is_number(value) and 0.0 < value < 1.0):
         raise ConfigError(f"{name} must be in (0, 1), got {value!r}")
 
 
@@ -91,7 +91,7 @@ def order_statistic_bounds(n: int, q: float, confidence: float = 0.95) -> tuple[
     """
     _check_q(q)
     _check_unit(confidence, "confidence")
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0:
+    if not is_int(n) or n < 0:
         raise ConfigError(f"n (the sample size) must be an integer >= 0, got {n!r}")
     half = (1.0 - confidence) / 2.0
     k = np.arange(n + 1)

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 
+from edgewise._checks import is_int
 from edgewise.errors import ConfigError, DataError
 from edgewise.stats._quantiles import _as_floats
 
@@ -58,13 +58,9 @@ def _check_level(p0: float, name: str) -> None:
         raise ConfigError(f"{name} must be in (0, 1), got {p0!r}")
 
 
-def _is_count(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _check_counts(successes: int, trials: int) -> None:
     """Integer counts with ``0 <= successes <= trials`` (as :func:`proportion_cs` needs)."""
-    if not (_is_count(successes) and _is_count(trials)):
+    if not (is_int(successes) and is_int(trials)):
         raise ConfigError(f"successes and trials must be integers, got {successes!r} of {trials!r}")
     if trials < 0 or not 0 <= successes <= trials:
         raise ConfigError(f"need 0 <= successes <= trials, got {successes} of {trials}")
@@ -178,7 +174,7 @@ def quantile_cs_ranks(n: int, q: float, *, alpha: float, sides: Sides = "both") 
     (8, 11)
     """
     _check_level(q, "quantile level")
-    if not _is_count(n) or n < 0:
+    if not is_int(n) or n < 0:
         raise ConfigError(f"n (the sample size) must be an integer >= 0, got {n!r}")
     a_lo, a_hi = _split(alpha, sides)
     return _rank_bounds(int(n), float(q), a_lo, a_hi)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from edgewise._checks import is_int
 from edgewise._json import json_safe
 from edgewise.errors import ConfigError, UnknownNameError
 from edgewise.runtime import TensorSpec, load_model_info
@@ -92,9 +93,7 @@ def _specs_from_metadata(doc: Any, key: str, url: str = "") -> tuple[TensorSpec,
         if dtype is None:
             raise ConfigError(f"remote tensor {t.get('name')!r} has unsupported datatype")
         dims = t.get("shape", [])
-        if not isinstance(dims, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) for d in dims
-        ):
+        if not isinstance(dims, list) or not all(is_int(d) for d in dims):
             raise bad(f"tensor {t['name']!r} has shape {dims!r}, not a list of integers")
         specs.append(
             TensorSpec(name=t["name"], dtype=dtype, shape=tuple(d if d >= 0 else "?" for d in dims))
